@@ -1,0 +1,51 @@
+# The README's commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
+PYTEST_WORKERS ?= 2
+export PORT ?= 8000
+
+.PHONY: run test lint typecheck bench system-deps clean help
+
+help:
+	@echo "make run   - the platform on http://127.0.0.1:$(PORT) with its embedded defaults"
+	@echo "make test  - the whole suite against real PostgreSQL, Redis, clamd and S3"
+	@echo "make bench - the benchmarks under bench/, results in bench/RESULTS.md"
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+# Debian packages the test suite runs for real: redis-server and clamd.
+system-deps:
+	@if ! command -v redis-server >/dev/null || ! command -v clamd >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends redis-server clamav-daemon >/dev/null; \
+	  else \
+	    echo "Install redis-server and clamav-daemon (clamd) first." >&2; exit 1; \
+	  fi; \
+	fi
+
+run: $(STAMP)
+	@scripts/run.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	DATABASE_URL=postgresql://unused/unused $(BIN)/mypy .
+
+test: $(STAMP) system-deps lint typecheck
+	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+bench: $(STAMP) system-deps
+	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The admin media console API (spec admin_media.md)."""

@@ -1,0 +1,1 @@
+"""Users, workspaces and their members, API keys, and how requests authenticate."""

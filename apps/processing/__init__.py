@@ -1,0 +1,1 @@
+"""Background work: the Celery task base, the feature-app registry, the pipeline, engines."""

@@ -1,0 +1,19 @@
+"""Settings of the processing app: ``settings.PROCESSING`` overrides these defaults."""
+
+from apps.core.conf import AppSettings
+
+DEFAULTS = {
+    # A file in an in-progress state for longer than this (seconds) is re-queued by beat.
+    "STUCK_AFTER": 15 * 60,
+    # Retries of a task that failed on a transient error, with exponential backoff.
+    "MAX_RETRIES": 8,
+    "RETRY_BACKOFF_MAX": 600,
+    # Steps run for a file when its app registered none.
+    "DEFAULT_STEPS": ("probe",),
+    # Days a soft-deleted row stays in a recycle bin when its app does not say.
+    "DEFAULT_RETENTION_DAYS": 30,
+    # Socket timeout for clamd, seconds.
+    "CLAMD_TIMEOUT": 60,
+}
+
+processing_settings = AppSettings("PROCESSING", DEFAULTS)

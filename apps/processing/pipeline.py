@@ -1,0 +1,77 @@
+"""The ingest pipeline of a StoredFile: state, transitions, and running its steps.
+
+State lives on the StoredFile (``processing_state``); every change is one conditional
+UPDATE (``WHERE processing_state = <expected>``) recorded as a StoredFileTransition, so
+two workers that received the same message cannot both advance the file. A step that
+already ran (listed in ``meta["steps_done"]``) is skipped on a re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.processing import registry
+from apps.processing.errors import PermanentError
+from apps.processing.models import StoredFileTransition
+from apps.storage.models import ProcessingState, StoredFile
+
+logger = logging.getLogger(__name__)
+
+
+def transition(stored: StoredFile, *, field: str, to: str, expected: Sequence[str] | None = None,
+               detail: str = "", **extra: object) -> bool:
+    """Move a file's ``field`` to ``to`` if it is in ``expected``; record it. True if moved."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = (StoredFile.objects.select_for_update().filter(pk=stored.pk)
+                   .values_list(field, flat=True).first())
+        if current is None or (expected is not None and current not in expected):
+            return False
+        StoredFile.objects.filter(pk=stored.pk).update(
+            **{field: to, "state_changed_at": now}, **extra)
+        StoredFileTransition.objects.create(stored_file_id=stored.pk, field=field,
+                                            from_state=current, to_state=to,
+                                            detail=detail[:500], at=now)
+    setattr(stored, field, to)
+    stored.state_changed_at = now
+    for name, value in extra.items():
+        setattr(stored, name, value)
+    return True
+
+
+def enqueue(stored: StoredFile, *, steps: Sequence[str] | None = None) -> None:
+    """Queue the pipeline once the current transaction commits (the row is visible then)."""
+    from apps.processing.tasks import run_pipeline
+
+    kwargs = {"stored_file_id": str(stored.pk)}
+    if steps is not None:
+        kwargs["steps"] = list(steps)  # type: ignore[assignment]
+    transaction.on_commit(lambda: run_pipeline.apply_async(kwargs=kwargs))
+
+
+def run(stored: StoredFile, steps: Sequence[str]) -> str:
+    """Run the steps not yet done; return the final processing state."""
+    if stored.processing_state in (ProcessingState.READY, ProcessingState.FAILED):
+        return stored.processing_state
+    transition(stored, field="processing_state", to=ProcessingState.PROCESSING,
+               expected=[ProcessingState.PENDING, ProcessingState.PROCESSING])
+    done = list(stored.meta.get("steps_done", []))
+    for name in steps:
+        if name in done:
+            continue
+        try:
+            registry.step(name).func(stored)
+        except PermanentError as exc:
+            transition(stored, field="processing_state", to=ProcessingState.FAILED,
+                       detail=f"{name}: {exc}", processing_error=f"{name}: {exc}"[:500])
+            return ProcessingState.FAILED
+        done.append(name)
+        stored.meta = {**stored.meta, "steps_done": done}
+        StoredFile.objects.filter(pk=stored.pk).update(meta=stored.meta)
+    transition(stored, field="processing_state", to=ProcessingState.READY,
+               expected=[ProcessingState.PROCESSING])
+    return ProcessingState.READY

@@ -1,0 +1,1 @@
+"""Stored files: the blob store over Django storages, signed URLs, quotas."""

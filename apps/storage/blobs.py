@@ -1,0 +1,230 @@
+"""The blob store: the one way files enter and leave storage.
+
+``put`` streams a file into the configured Django storage in chunks, computing SHA-256
+and sniffing the real type from the bytes as they pass, refusing over-size input at the
+byte where it crosses the limit and refusing names or declared types that contradict the
+content. It never holds a whole file in memory and never re-reads what it wrote.
+
+``delete`` removes the row, its variants and their bytes; a storage failure leaves a
+tombstone that the sweeper retries, never an orphan. ``signed_url`` gives a presigned
+S3 URL or, for local storage, an HMAC-signed expiring URL served by ``views.serve``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+from urllib.parse import quote
+
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.db import transaction
+from django.urls import reverse
+
+from apps.core.ids import uuid7
+from apps.storage import quota
+from apps.storage.conf import storage_settings
+from apps.storage.errors import (
+    BlobNotFound,
+    EmptyUpload,
+    TypeMismatch,
+    UnsupportedType,
+    UploadTooLarge,
+)
+from apps.storage.models import BlobTombstone, StoredFile, Variant
+from apps.storage.naming import sanitize_name, storage_key
+from apps.storage.signing import FileGrant, make_token
+from apps.storage.sniff import SNIFF_BYTES, claimed_type, contradiction, sniff
+from apps.storage.streams import HashingReader, TooLarge
+
+logger = logging.getLogger(__name__)
+
+Source = IO[bytes] | Iterable[bytes] | bytes
+
+
+class BlobStore:
+    """Operations on stored files, over one Django storage (the default one if omitted)."""
+
+    def __init__(self, storage: Storage | None = None) -> None:
+        self._storage = storage
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage if self._storage is not None else default_storage
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.storage, FileSystemStorage)
+
+    # -- put ------------------------------------------------------------------------
+    def put(
+        self,
+        stream: Source,
+        *,
+        owner: quota.Owner,
+        name: str | None,
+        declared_type: str | None = None,
+        max_size: int | None = None,
+        declared_size: int | None = None,
+        allowed_kinds: Sequence[str] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> StoredFile:
+        """Stream ``stream`` into storage and record it as a StoredFile of ``owner``.
+
+        With ``declared_size`` the quota is reserved before any byte is read, and the
+        stream may not exceed it. Raises UploadTooLarge, QuotaExceeded, UnsupportedType,
+        TypeMismatch or EmptyUpload; on any error nothing is left in storage or the DB.
+        """
+        ceiling = int(storage_settings.MAX_UPLOAD_SIZE)
+        limit = min(x for x in (max_size, declared_size, ceiling) if x is not None)
+        if declared_size is not None and declared_size > limit:
+            raise UploadTooLarge(f"The file is larger than {limit} bytes.")
+        reservation = (quota.quota_reserve(owner=owner, nbytes=declared_size)
+                       if declared_size is not None else None)
+        try:
+            return self._put(stream, owner=owner, name=name, declared_type=declared_type,
+                             limit=limit, allowed_kinds=allowed_kinds, meta=meta or {},
+                             reservation=reservation)
+        except BaseException:
+            if reservation is not None:
+                quota.quota_reservation_release(reservation=reservation)
+            raise
+
+    def _put(self, stream: Source, *, owner: quota.Owner, name: str | None,
+             declared_type: str | None, limit: int, allowed_kinds: Sequence[str] | None,
+             meta: dict[str, Any], reservation: Any) -> StoredFile:
+        reader = HashingReader(stream, max_size=limit,
+                               chunk_size=int(storage_settings.CHUNK_SIZE))
+        head = reader.peek_head(SNIFF_BYTES)
+        if not head:
+            raise EmptyUpload()
+        sniffed = sniff(head)
+        allowed = allowed_kinds or storage_settings.ALLOWED_KINDS
+        if sniffed.kind not in allowed:
+            raise UnsupportedType(f"Files of type {sniffed.mime_type} are not accepted here.")
+        why = contradiction(sniffed, claimed_type(name, declared_type))
+        if why:
+            raise TypeMismatch(f"The file's content does not match its name or type: {why}.")
+        file_id = uuid7()
+        key = storage_key(scope=quota.owner_scope(owner), file_id=file_id,
+                          extension=sniffed.extension)
+        reader.content_type = sniffed.mime_type
+        reader.name = key
+        try:
+            key = self.storage.save(key, reader)  # type: ignore[arg-type]
+        except TooLarge:
+            self._discard(key)
+            raise UploadTooLarge(f"The file is larger than {limit} bytes.") from None
+        except BaseException:
+            self._discard(key)
+            raise
+        try:
+            with transaction.atomic():
+                quota.quota_charge(owner=owner, nbytes=reader.size, kind=sniffed.kind,
+                                   reservation=reservation)
+                return StoredFile.objects.create(
+                    id=file_id, key=key, original_name=sanitize_name(name), size=reader.size,
+                    sha256=reader.sha256, mime_type=sniffed.mime_type, kind=sniffed.kind,
+                    meta=meta, **quota.owner_fields(owner))
+        except BaseException:
+            self._discard(key)
+            raise
+
+    def _discard(self, key: str) -> None:
+        try:
+            self.storage.delete(key)
+        except Exception:  # the tombstone makes sure it goes eventually
+            logger.warning("could not discard %s; leaving a tombstone", key, exc_info=True)
+            BlobTombstone.objects.get_or_create(key=key)
+
+    # -- open -----------------------------------------------------------------------
+    def open(self, obj: StoredFile | Variant) -> IO[bytes]:
+        try:
+            return self.storage.open(obj.key, "rb")
+        except FileNotFoundError:
+            raise BlobNotFound() from None
+
+    def exists(self, obj: StoredFile | Variant) -> bool:
+        return bool(self.storage.exists(obj.key))
+
+    # -- delete ---------------------------------------------------------------------
+    def delete(self, obj: StoredFile) -> bool:
+        """Delete the row, its variants and their bytes; release its quota exactly once.
+
+        Safe to call again (returns False when the row is already gone). Inside an outer
+        transaction, the bytes go once that transaction commits.
+        """
+        with transaction.atomic():
+            locked = StoredFile.objects.select_for_update().filter(pk=obj.pk).first()
+            if locked is None:
+                return False
+            keys = [locked.key, *locked.variants.values_list("key", flat=True)]
+            BlobTombstone.objects.bulk_create([BlobTombstone(key=k) for k in keys],
+                                              ignore_conflicts=True)
+            quota.quota_release(stored_file=locked)
+            locked.delete()
+            transaction.on_commit(lambda: self.flush_tombstones(keys))
+        return True
+
+    def delete_variant(self, variant: Variant) -> None:
+        with transaction.atomic():
+            BlobTombstone.objects.get_or_create(key=variant.key)
+            Variant.objects.filter(pk=variant.pk).delete()
+            transaction.on_commit(lambda: self.flush_tombstones([variant.key]))
+
+    def flush_tombstones(self, keys: Iterable[str] | None = None, limit: int = 500) -> int:
+        """Delete the bytes behind tombstones; each success removes its tombstone."""
+        stones = BlobTombstone.objects.order_by("created_at")
+        if keys is not None:
+            stones = stones.filter(key__in=list(keys))
+        done = 0
+        for stone in stones[:limit]:
+            try:
+                self.storage.delete(stone.key)
+            except Exception as exc:
+                BlobTombstone.objects.filter(pk=stone.pk).update(
+                    attempts=stone.attempts + 1, last_error=str(exc)[:500])
+                logger.warning("storage delete of %s failed; will retry", stone.key)
+                continue
+            BlobTombstone.objects.filter(pk=stone.pk).delete()
+            done += 1
+        return done
+
+    # -- signed URLs ----------------------------------------------------------------
+    def signed_url(self, obj: StoredFile | Variant, *, ttl: int | None = None,
+                   disposition: str = "inline") -> str:
+        """A URL that serves the file for ``ttl`` seconds, then stops working."""
+        if disposition not in ("inline", "attachment"):
+            raise ValueError("disposition is 'inline' or 'attachment'")
+        stored = obj.stored_file if isinstance(obj, Variant) else obj
+        if stored.is_quarantined:
+            raise BlobNotFound()
+        ttl = int(ttl if ttl is not None else storage_settings.SIGNED_URL_TTL)
+        filename = _download_name(stored, obj)
+        if self.is_local:
+            grant = FileGrant(stored.id, obj.id if isinstance(obj, Variant) else None,
+                              int(time.time()) + ttl, disposition)
+            token = make_token(grant)
+            return reverse("storage-serve", kwargs={"token": token, "filename": filename})
+        parameters = {
+            "ResponseContentDisposition": content_disposition(disposition, filename),
+            "ResponseContentType": obj.mime_type,
+        }
+        return str(self.storage.url(obj.key, parameters=parameters, expire=ttl))  # type: ignore[call-arg]
+
+
+def _download_name(stored: StoredFile, obj: StoredFile | Variant) -> str:
+    if isinstance(obj, Variant):
+        stem = stored.original_name.rsplit(".", 1)[0]
+        return f"{stem}-{obj.kind}.{obj.format}"
+    return stored.original_name
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """RFC 6266 header value with an ASCII fallback and the UTF-8 name."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+blob_store = BlobStore()

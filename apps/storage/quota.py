@@ -1,0 +1,135 @@
+"""The per-owner quota ledger.
+
+Every change is one conditional UPDATE (``... WHERE used + reserved + n <= limit``), so
+parallel uploads at the boundary can never push an owner past the limit: PostgreSQL
+serialises the UPDATEs on the ledger row and re-checks the condition for each. Bytes are
+charged in the transaction that inserts the StoredFile and released in the one that
+deletes it, so the ledger equals the sum of the owner's live bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.accounts.models import User, Workspace
+from apps.storage.conf import storage_settings
+from apps.storage.errors import QuotaExceeded
+from apps.storage.models import MediaKind, QuotaLedger, QuotaReservation, StoredFile
+
+Owner = User | Workspace
+
+_COUNT_FIELD = {MediaKind.IMAGE: "image_count", MediaKind.VIDEO: "video_count",
+                MediaKind.GIF: "gif_count", MediaKind.DOCUMENT: "document_count",
+                MediaKind.OTHER: "other_count"}
+
+
+def owner_fields(owner: Owner, prefix: str = "owner_") -> dict[str, Any]:
+    if isinstance(owner, Workspace):
+        return {f"{prefix}workspace": owner}
+    if isinstance(owner, User):
+        return {f"{prefix}user": owner}
+    raise TypeError(f"an owner is a User or a Workspace, not {type(owner).__name__}")
+
+
+def owner_scope(owner: Owner) -> str:
+    """The key prefix of an owner's files: ``u/<id>`` or ``w/<id>``."""
+    return f"w/{owner.pk}" if isinstance(owner, Workspace) else f"u/{owner.pk}"
+
+
+def ledger_for(owner: Owner) -> QuotaLedger:
+    ledger, _ = QuotaLedger.objects.get_or_create(**owner_fields(owner))
+    return ledger
+
+
+def limit_of(ledger: QuotaLedger) -> int:
+    return ledger.limit_bytes if ledger.limit_bytes is not None else int(
+        storage_settings.DEFAULT_QUOTA_BYTES)
+
+
+def _room_for(nbytes: int, *, released: int = 0) -> Any:
+    """The condition 'used + reserved - released + nbytes <= limit' as an expression."""
+    limit = Coalesce(F("limit_bytes"), Value(int(storage_settings.DEFAULT_QUOTA_BYTES)))
+    return limit - F("reserved_bytes") + released - nbytes
+
+
+def quota_reserve(*, owner: Owner, nbytes: int, ttl: int | None = None) -> QuotaReservation:
+    """Hold nbytes for an upload in flight, or raise QuotaExceeded."""
+    ledger = ledger_for(owner)
+    ttl = ttl if ttl is not None else int(storage_settings.RESERVATION_TTL)
+    with transaction.atomic():
+        updated = QuotaLedger.objects.filter(pk=ledger.pk, used_bytes__lte=_room_for(nbytes)) \
+            .update(reserved_bytes=F("reserved_bytes") + nbytes, updated_at=timezone.now())
+        if not updated:
+            raise QuotaExceeded()
+        return QuotaReservation.objects.create(
+            ledger=ledger, bytes=nbytes, expires_at=timezone.now() + timedelta(seconds=ttl))
+
+
+def quota_reservation_release(*, reservation: QuotaReservation) -> bool:
+    """Give back an unconsumed reservation. Exactly once: the row delete decides."""
+    with transaction.atomic():
+        deleted, _ = QuotaReservation.objects.filter(pk=reservation.pk).delete()
+        if deleted:
+            QuotaLedger.objects.filter(pk=reservation.ledger_id).update(
+                reserved_bytes=F("reserved_bytes") - reservation.bytes)
+        return bool(deleted)
+
+
+def quota_charge(*, owner: Owner, nbytes: int, kind: str,
+                 reservation: QuotaReservation | None = None) -> None:
+    """Charge a new file's bytes (consuming its reservation). Call inside the transaction
+    that inserts the StoredFile; raises QuotaExceeded, rolling both back."""
+    ledger = ledger_for(owner)
+    released = 0
+    if reservation is not None:
+        deleted, _ = QuotaReservation.objects.filter(pk=reservation.pk).delete()
+        released = reservation.bytes if deleted else 0
+    changes: dict[str, Any] = {
+        "used_bytes": F("used_bytes") + nbytes,
+        "reserved_bytes": F("reserved_bytes") - released,
+        "file_count": F("file_count") + 1,
+        _COUNT_FIELD[MediaKind(kind)]: F(_COUNT_FIELD[MediaKind(kind)]) + 1,
+        "updated_at": timezone.now(),
+    }
+    updated = QuotaLedger.objects.filter(
+        pk=ledger.pk, used_bytes__lte=_room_for(nbytes, released=released)).update(**changes)
+    if not updated:
+        raise QuotaExceeded()
+
+
+def quota_release(*, stored_file: StoredFile) -> None:
+    """Release a deleted file's bytes; call in the transaction that deletes the row."""
+    field = _COUNT_FIELD[MediaKind(stored_file.kind)]
+    QuotaLedger.objects.filter(
+        owner_user_id=stored_file.owner_user_id, owner_workspace_id=stored_file.owner_workspace_id,
+    ).update(used_bytes=F("used_bytes") - stored_file.size, file_count=F("file_count") - 1,
+             **{field: F(field) - 1}, updated_at=timezone.now())
+
+
+def quota_expire_reservations() -> int:
+    """Release reservations whose uploads never completed (run by the sweeper)."""
+    released = 0
+    for reservation in QuotaReservation.objects.filter(expires_at__lt=timezone.now())[:1000]:
+        released += quota_reservation_release(reservation=reservation)
+    return released
+
+
+@transaction.atomic
+def quota_recalculate(*, owner: Owner) -> QuotaLedger:
+    """Rebuild the ledger from the owner's live files (an operator's repair tool)."""
+    ledger = QuotaLedger.objects.select_for_update().get(pk=ledger_for(owner).pk)
+    files = StoredFile.objects.filter(**owner_fields(owner))
+    ledger.used_bytes = files.aggregate(total=Coalesce(Sum("size"), 0))["total"]
+    ledger.file_count = files.count()
+    for kind, field in _COUNT_FIELD.items():
+        setattr(ledger, field, files.filter(kind=kind).count())
+    reserved = ledger.reservations.aggregate(total=Coalesce(Sum("bytes"), 0))["total"]
+    ledger.reserved_bytes = reserved
+    ledger.save()
+    return ledger

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.storage import views
+
+urlpatterns = [
+    path("<str:token>/<str:filename>", views.serve, name="storage-serve"),
+]

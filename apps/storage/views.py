@@ -1,0 +1,102 @@
+"""Serves files behind the platform's signed URLs, with HTTP Range support."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import IO
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_http_methods
+
+from apps.core.dialects import ApiError, render
+from apps.core.errors import DomainError
+from apps.storage.blobs import blob_store, content_disposition
+from apps.storage.errors import BlobNotFound
+from apps.storage.models import StoredFile, Variant
+from apps.storage.signing import read_token
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _error(exc: DomainError) -> JsonResponse:
+    rendered = render(ApiError(exc.status_code, exc.message, exc.code), "problem")
+    return JsonResponse(rendered.body, status=exc.status_code, content_type=rendered.content_type)
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """(start, end) inclusive; None for no/ignored range; 'unsatisfiable' for a 416."""
+    match = _RANGE.match(header.strip())
+    if not match or "," in header:
+        return None  # absent, multi-range or malformed: serve the whole file (RFC 9110)
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return start, end
+
+
+def _stream(handle: IO[bytes], remaining: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
+    try:
+        while remaining > 0:
+            data = handle.read(min(chunk, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+    finally:
+        handle.close()
+
+
+@require_http_methods(["GET", "HEAD"])
+def serve(request: HttpRequest, token: str,
+          filename: str) -> HttpResponse | StreamingHttpResponse:
+    try:
+        grant = read_token(token)
+    except DomainError as exc:
+        return _error(exc)
+    stored = StoredFile.objects.filter(pk=grant.file_id, is_quarantined=False).first()
+    obj: StoredFile | Variant | None = stored
+    if stored is not None and grant.variant_id is not None:
+        obj = Variant.objects.filter(pk=grant.variant_id, stored_file=stored).first()
+    if obj is None:
+        return _error(BlobNotFound())
+    size = obj.size
+    wanted = _parse_range(request.headers.get("Range", ""), size)
+    if wanted == "unsatisfiable":
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
+    start, end = wanted if isinstance(wanted, tuple) else (0, size - 1)
+    length = max(0, end - start + 1)
+    status = 206 if isinstance(wanted, tuple) else 200
+    response: HttpResponse | StreamingHttpResponse
+    if request.method == "HEAD":
+        response = HttpResponse(status=status)
+    else:
+        try:
+            handle = blob_store.open(obj)
+        except DomainError as exc:
+            return _error(exc)
+        if start:
+            handle.seek(start)
+        response = StreamingHttpResponse(_stream(handle, length), status=status)
+    if isinstance(wanted, tuple):
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(length)
+    response["Content-Type"] = obj.mime_type
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = content_disposition(grant.disposition, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=300"
+    response["ETag"] = f'"{obj.sha256}"' if isinstance(obj, StoredFile) else f'"{obj.pk}"'
+    return response

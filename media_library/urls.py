@@ -1,0 +1,5 @@
+"""URLs of media_library; mounted by config/urls.py. Endpoints arrive with the app's issue."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,88 @@
+"""Fixtures shared by the whole suite.
+
+The suite runs against real services started by scripts/test_services.py (`make test`):
+PostgreSQL + pgvector, Redis, clamd and an S3 endpoint (moto's server). Tests that need
+one of them say so with the fixtures below, which skip nothing: without the service the
+fixture fails loudly, because a green run that did not exercise them would be a lie.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts.models import User
+
+
+def _require_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with `make test` "
+                    "(scripts/test_services.py starts the real services)")
+    return value
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _require_env("REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def clamd_address() -> str:
+    return _require_env("CLAMD_ADDRESS")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    return _require_env("TEST_S3_ENDPOINT_URL")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings: Any, tmp_path: Any) -> None:
+    """Each test writes local files under its own temp dir."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/media/"}},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _no_throttling(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None,
+                                                          "auth": None}}
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db: None) -> Any:
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, *, password: str = "s3cret-Pass-123",
+             **extra: Any) -> User:
+        name = username or f"user{next(counter)}"
+        return User.objects.create_user(username=name, password=password, **extra)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Any) -> User:
+    return make_user("alice")
+
+
+@pytest.fixture
+def auth_client(user: User) -> Iterator[APIClient]:
+    client = APIClient()
+    client.force_authenticate(user)
+    yield client
+    client.force_authenticate(None)

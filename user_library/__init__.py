@@ -1,0 +1,1 @@
+"""The user's library of generated images and videos (spec user_library.md)."""
