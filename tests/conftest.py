@@ -86,3 +86,14 @@ def auth_client(user: User) -> Iterator[APIClient]:
     client.force_authenticate(user)
     yield client
     client.force_authenticate(None)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery() -> Iterator[None]:
+    """Tasks run inline unless a test starts a real worker (see tests/apps/processing)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = True

@@ -24,7 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core import signing
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from rest_framework.exceptions import ValidationError
 
@@ -153,7 +153,7 @@ class KeysetCursor:
             return queryset
         values = self.decode(token)
         lookup = TupleLessThan if self.descending else TupleGreaterThan
-        condition = lookup(Tuple(*(F(f) for f in self.fields)), Tuple(*(Value(v) for v in values)))
+        condition = lookup(Tuple(*(F(f) for f in self.fields)), values)
         return queryset.filter(condition)
 
     def page(self, queryset: QuerySet, token: str | None,

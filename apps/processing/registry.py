@@ -43,7 +43,6 @@ class MediaModel:
 class Step:
     name: str
     func: StepFunc
-    queue: str = "media"
 
 
 _MEDIA_MODELS: dict[str, MediaModel] = {}
@@ -58,8 +57,8 @@ def register_media_model(label: str, *, file_field: str, steps: tuple[str, ...] 
     return entry
 
 
-def register_step(name: str, func: StepFunc, *, queue: str = "media") -> None:
-    _STEPS[name] = Step(name, func, queue)
+def register_step(name: str, func: StepFunc) -> None:
+    _STEPS[name] = Step(name, func)
 
 
 def media_models() -> list[MediaModel]:

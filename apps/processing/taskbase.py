@@ -1,6 +1,6 @@
 """The one way to declare a Celery task on this platform.
 
-``@platform_task("processing.thing", queue="media")`` gives every task the same safety:
+``@platform_task("processing.thing")`` gives every task the same safety:
 ``acks_late`` + ``reject_on_worker_lost`` (a worker killed mid-task leaves the message
 to be redelivered), retries with exponential backoff and jitter on transient errors only,
 and keyword-only arguments (ids), so a message can always be read and re-run. Idempotency
@@ -32,12 +32,13 @@ class PlatformTask(Task):
         return super().__call__(**kwargs)
 
 
-def platform_task(name: str, *, queue: str = "default", **options: Any) -> Callable[[F], Any]:
+def platform_task(name: str, **options: Any) -> Callable[[F], Any]:
+    """Queues are chosen by name in apps/processing/celery_config.py (TASK_ROUTES)."""
+
     def decorator(func: F) -> Any:
         return app.task(
             name=name,
             base=PlatformTask,
-            queue=queue,
             autoretry_for=TRANSIENT_EXCEPTIONS,
             retry_backoff=True,
             retry_backoff_max=int(processing_settings.RETRY_BACKOFF_MAX),

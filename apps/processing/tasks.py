@@ -26,7 +26,7 @@ def ping(*, value: str = "pong") -> str:
     return value
 
 
-@platform_task("processing.run_pipeline", queue="media")
+@platform_task("processing.run_pipeline")
 def run_pipeline(*, stored_file_id: str, steps: list[str] | None = None) -> str:
     stored = StoredFile.objects.filter(pk=stored_file_id).first()
     if stored is None:
