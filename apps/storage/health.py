@@ -10,4 +10,4 @@ from apps.core.health import OK, CheckResult, register
 @register("storage", core=True)
 def check_storage() -> CheckResult:
     default_storage.exists(".healthz")  # a HEAD/stat: proves credentials and reachability
-    return CheckResult(OK, type(default_storage).__name__)
+    return CheckResult(OK, default_storage.__class__.__name__)
