@@ -127,7 +127,10 @@ def clamd(tmp: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def s3(tmp: Path) -> Iterator[str]:
     port = free_port()
-    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    # The project's own moto (pinned), not whatever else is on PATH.
+    exe = str(Path(sys.executable).parent / "moto_server")
+    if not Path(exe).exists():
+        exe = shutil.which("moto_server") or exe
     proc = spawn([exe, "-H", "127.0.0.1", "-p", str(port)], tmp / "moto.log")
     try:
         wait_until(lambda: port_open(port), "moto S3 server")

@@ -13,12 +13,16 @@ MIB = 1024 * 1024
 class S3Storage(_S3Storage):
     """django-storages' S3 backend with bounded multipart buffering.
 
-    boto3 buffers ``multipart_chunksize * max_concurrency`` bytes when it uploads a
-    stream that cannot seek; its defaults (8 MiB x 10) would let one upload take ~80 MB.
-    4 x 8 MiB keeps the server's memory flat and still saturates a link.
+    boto3 buffers up to ``multipart_chunksize * max_in_memory_upload_chunks`` bytes when it
+    uploads a stream that cannot seek; its default (8 MiB x 10) would let one upload take
+    ~80 MB. 4 x 8 MiB keeps the server's memory flat and still saturates a link. (boto3's
+    TransferConfig does not take that knob as an argument; s3transfer reads the attribute.)
     """
 
     def __init__(self, **settings: Any) -> None:
-        settings.setdefault("transfer_config", TransferConfig(
-            multipart_threshold=8 * MIB, multipart_chunksize=8 * MIB, max_concurrency=4))
+        if "transfer_config" not in settings:
+            config = TransferConfig(multipart_threshold=8 * MIB, multipart_chunksize=8 * MIB,
+                                    max_concurrency=4)
+            config.max_in_memory_upload_chunks = 4
+            settings["transfer_config"] = config
         super().__init__(**settings)

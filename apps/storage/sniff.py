@@ -92,12 +92,21 @@ def _text(head: bytes) -> str | None:
     return "text/plain"
 
 
+_BMP_HEADER_SIZES = (12, 16, 40, 52, 56, 64, 108, 124)
+
+
+def _is_bmp(head: bytes) -> bool:
+    """The "BM" magic and a known DIB header size ("BM" alone starts many text files)."""
+    return (head.startswith(b"BM") and len(head) >= 18
+            and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES)
+
+
 def sniff(head: bytes) -> Sniffed:
     """Identify content from its first bytes (SNIFF_BYTES are enough)."""
     signatures: list[tuple[bytes, str]] = [
         (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
         (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"), (b"II*\x00", "image/tiff"),
-        (b"MM\x00*", "image/tiff"), (b"BM", "image/bmp"), (b"%PDF-", "application/pdf"),
+        (b"MM\x00*", "image/tiff"), (b"%PDF-", "application/pdf"),
         (b"%!PS", "application/postscript"), (b"\xc5\xd0\xd3\xc6", "application/postscript"),
         (b"PK\x03\x04", "application/zip"), (b"\x1f\x8b", "application/gzip"),
         (b"\x7fELF", "application/x-executable"), (b"MZ", "application/x-msdownload"),
@@ -106,6 +115,8 @@ def sniff(head: bytes) -> Sniffed:
     for magic, mime in signatures:
         if head.startswith(magic):
             return _result(mime)
+    if _is_bmp(head):
+        return _result("image/bmp")
     if head[:4] == b"RIFF" and len(head) >= 12:
         sub = head[8:12]
         return _result({b"WEBP": "image/webp", b"AVI ": "video/x-msvideo",

@@ -84,14 +84,17 @@ class HashingReader(io.RawIOBase):
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             return self._read_all()
+        data = b""
         if self._head_pos < len(self._head):
             data = self._head[self._head_pos:self._head_pos + size]
             self._head_pos += len(data)
             if self._head_pos >= len(self._head):
                 self._head = b""
                 self._head_pos = 0
-        else:
-            data = self._source.read(size)
+        if len(data) < size:
+            # Top up from the source: a short read here (only the replayed head) would make
+            # boto3 take the stream for a small one and read all of it into memory.
+            data += self._source.read(size - len(data))
         return self._account(bytes(data))
 
     def readinto(self, buffer: Any) -> int:
