@@ -4,7 +4,7 @@
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VAR_DIR=/var/lib/media-platform \
-    PORT=8000
+    PORT=8000 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 RUN useradd --system --create-home --home-dir /app app \
     && mkdir -p "$VAR_DIR" && chown app "$VAR_DIR"
 WORKDIR /app

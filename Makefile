@@ -42,7 +42,7 @@ typecheck: $(STAMP)
 	DATABASE_URL=postgresql://unused/unused $(BIN)/mypy .
 
 test: $(STAMP) system-deps lint typecheck
-	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench

@@ -91,11 +91,18 @@ class HashingReader(io.RawIOBase):
             if self._head_pos >= len(self._head):
                 self._head = b""
                 self._head_pos = 0
-        if len(data) < size:
-            # Top up from the source: a short read here (only the replayed head) would make
-            # boto3 take the stream for a small one and read all of it into memory.
-            data += self._source.read(size - len(data))
-        return self._account(bytes(data))
+        # Fill the request up to size (or EOF): a short read, from the replayed head or a
+        # socket, would make boto3 take the stream for a small one and read all of it
+        # into memory, or send multipart parts under S3's 5 MiB minimum.
+        parts = [data] if data else []
+        missing = size - len(data)
+        while missing > 0:
+            chunk = self._source.read(missing)
+            if not chunk:
+                break
+            parts.append(chunk)
+            missing -= len(chunk)
+        return self._account(b"".join(parts))
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))

@@ -20,6 +20,9 @@ from apps.storage.models import ProcessingState, StoredFile
 from config.celery import app
 
 ROOT = Path(__file__).resolve().parents[3]
+# One xdist process runs these: two real workers on the same Redis queues would take
+# each other's messages (and each other's databases are not theirs).
+pytestmark = pytest.mark.xdist_group("real-celery-worker")
 
 
 def _database_url() -> str:

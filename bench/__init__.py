@@ -1,0 +1,76 @@
+"""The project's benchmarks: each ``bench/bench_*.py`` module measures one claim of the design.
+
+``make bench`` runs ``python -m bench`` under ``scripts/test_services.py``, so every
+benchmark talks to the same real services as the test suite (PostgreSQL, Redis, clamd,
+moto's S3 server). A benchmark module exposes ``run() -> list[Result]``; the runner in
+``bench/__main__.py`` writes each module's rows to ``bench/results/<module>.json`` and
+regenerates ``bench/RESULTS.md``.
+
+Every figure is reported next to a baseline measured *in the same run on the same
+machine* (a ratio survives a change of hardware, an absolute number does not), with the
+target it is held to and whether it was met. This package stays import-light (stdlib
+only): the runner spawns the measured processes and must not inflate their memory.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any, NotRequired, TypedDict
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+MB = 1000 * 1000
+
+
+class Result(TypedDict):
+    """One row of the results table.
+
+    ``figure`` and ``baseline`` are display strings; ``ratio`` is figure/baseline in the
+    direction the target is stated in (``None`` where a ratio means nothing); ``met`` is
+    ``None`` for rows that are informational only. Raw numbers go into ``details``.
+    """
+
+    benchmark: str
+    figure: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None
+    details: NotRequired[dict[str, Any]]
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on: enough to tell two runs' machines apart."""
+    model = "unknown"
+    mem_total = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_total = int(line.split()[1]) * 1024
+                break
+    except OSError:
+        pass
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"nproc": nproc, "cpu_model": model, "mem_total_bytes": mem_total,
+            "platform": platform.platform(), "python": platform.python_version()}
+
+
+def mib_s(nbytes: int, seconds: float) -> float:
+    """Throughput in MiB/s."""
+    return nbytes / MIB / seconds if seconds > 0 else float("inf")
+
+
+def size_label(nbytes: int) -> str:
+    """``100 MiB`` / ``1 GiB``: the sizes as the design talks about them."""
+    if nbytes % GIB == 0:
+        return f"{nbytes // GIB} GiB"
+    return f"{nbytes / MIB:g} MiB"
