@@ -30,7 +30,7 @@ class S3Storage(_S3Storage):
         # botocore >= 1.36 adds a CRC checksum pass over every upload by default; the blob
         # store already hashes the stream once, and S3-compatible stores (MinIO, R2, older
         # moto) differ in their support. Checksums only where an operation needs them.
-        base: Config = self.client_config
+        base: Config = self.client_config  # type: ignore[has-type]  # set by super()
         self.client_config = base.merge(Config(
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
