@@ -201,7 +201,7 @@ class BlobStore:
         if stored.is_quarantined:
             raise BlobNotFound()
         ttl = int(ttl if ttl is not None else storage_settings.SIGNED_URL_TTL)
-        filename = _download_name(stored, obj)
+        filename = download_name(stored, obj)
         if self.is_local:
             grant = FileGrant(stored.id, obj.id if isinstance(obj, Variant) else None,
                               int(time.time()) + ttl, disposition)
@@ -214,7 +214,7 @@ class BlobStore:
         return str(self.storage.url(obj.key, parameters=parameters, expire=ttl))  # type: ignore[call-arg]
 
 
-def _download_name(stored: StoredFile, obj: StoredFile | Variant) -> str:
+def download_name(stored: StoredFile, obj: StoredFile | Variant) -> str:
     if isinstance(obj, Variant):
         stem = stored.original_name.rsplit(".", 1)[0]
         return f"{stem}-{obj.kind}.{obj.format}"

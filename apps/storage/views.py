@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.core.dialects import ApiError, render
 from apps.core.errors import DomainError
-from apps.storage.blobs import _download_name, blob_store, content_disposition
+from apps.storage.blobs import blob_store, content_disposition, download_name
 from apps.storage.errors import BlobNotFound
 from apps.storage.models import StoredFile, Variant
 from apps.storage.signing import read_token
@@ -71,7 +71,7 @@ def serve(request: HttpRequest, token: str,
         return _error(BlobNotFound())
     # The name in the URL is not signed: the stored name goes in Content-Disposition, so
     # that an edited link cannot rename the download (or smuggle a CR/LF into the header).
-    filename = _download_name(stored, obj)
+    filename = download_name(stored, obj)
     size = obj.size
     wanted = _parse_range(request.headers.get("Range", ""), size)
     if wanted == "unsatisfiable":
