@@ -17,7 +17,8 @@ def _is_api(path: str) -> bool:
     return path.startswith(_API_ROOTS)
 
 
-def _json_error(request: HttpRequest, error: ApiError) -> HttpResponse:
+def json_error(request: HttpRequest, error: ApiError) -> HttpResponse:
+    """An error for a plain Django view, in the dialect of the app that owns the path."""
     rendered = render(error, dialect_for_path(request.path) or DEFAULT_DIALECT)
     return JsonResponse(rendered.body, status=error.status, content_type=rendered.content_type,
                         json_dumps_params={"ensure_ascii": False})
@@ -26,13 +27,13 @@ def _json_error(request: HttpRequest, error: ApiError) -> HttpResponse:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not _is_api(request.path):
         return defaults.page_not_found(request, exception or Exception())
-    return _json_error(request, ApiError(404, "Not found", "not_found", explicit=False))
+    return json_error(request, ApiError(404, "Not found", "not_found", explicit=False))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if not _is_api(request.path):
         return defaults.server_error(request)
-    return _json_error(request, ApiError(500, "Internal server error", "server_error",
+    return json_error(request, ApiError(500, "Internal server error", "server_error",
                                          explicit=False))
 
 

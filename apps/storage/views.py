@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterator
 from typing import IO
 
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_http_methods
 
-from apps.core.dialects import ApiError, render
+from apps.core.dialects import ApiError
 from apps.core.errors import DomainError
+from apps.core.views import json_error
 from apps.storage.blobs import blob_store, content_disposition, download_name
 from apps.storage.errors import BlobNotFound
 from apps.storage.models import StoredFile, Variant
@@ -19,9 +20,8 @@ from apps.storage.signing import read_token
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def _error(exc: DomainError) -> JsonResponse:
-    rendered = render(ApiError(exc.status_code, exc.message, exc.code), "problem")
-    return JsonResponse(rendered.body, status=exc.status_code, content_type=rendered.content_type)
+def _error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return json_error(request, ApiError(exc.status_code, exc.message, exc.code))
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
@@ -62,13 +62,13 @@ def serve(request: HttpRequest, token: str,
     try:
         grant = read_token(token)
     except DomainError as exc:
-        return _error(exc)
+        return _error(request, exc)
     stored = StoredFile.objects.filter(pk=grant.file_id, is_quarantined=False).first()
     obj: StoredFile | Variant | None = stored
     if stored is not None and grant.variant_id is not None:
         obj = Variant.objects.filter(pk=grant.variant_id, stored_file=stored).first()
     if obj is None or stored is None:
-        return _error(BlobNotFound())
+        return _error(request, BlobNotFound())
     # The name in the URL is not signed: the stored name goes in Content-Disposition, so
     # that an edited link cannot rename the download (or smuggle a CR/LF into the header).
     filename = download_name(stored, obj)
@@ -88,7 +88,7 @@ def serve(request: HttpRequest, token: str,
         try:
             handle = blob_store.open(obj)
         except DomainError as exc:
-            return _error(exc)
+            return _error(request, exc)
         if start:
             handle.seek(start)
         response = StreamingHttpResponse(_stream(handle, length), status=status)

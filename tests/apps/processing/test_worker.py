@@ -30,6 +30,15 @@ def _database_url() -> str:
     return f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def _wait(predicate: Any, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.fixture
 def worker(redis_url: str, tmp_path: Path, settings: Any) -> Iterator[subprocess.Popen[bytes]]:
     """A `celery worker` subprocess on every queue, sharing the test database and media."""
@@ -45,6 +54,11 @@ def worker(redis_url: str, tmp_path: Path, settings: Any) -> Iterator[subprocess
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     app.conf.task_always_eager = False
     try:
+        ready = _wait(lambda: b" ready." in (tmp_path / "worker.log").read_bytes()
+                      or proc.poll() is not None, timeout=90)
+        if not ready or proc.poll() is not None:
+            pytest.fail("worker did not start:\n"
+                        + (tmp_path / "worker.log").read_text()[-4000:])
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -53,15 +67,6 @@ def worker(redis_url: str, tmp_path: Path, settings: Any) -> Iterator[subprocess
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-def _wait(predicate: Any, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -82,6 +87,6 @@ def test_worker_runs_the_pipeline_after_commit(worker: subprocess.Popen[bytes], 
     stored = blob_store.put(b"GIF89a" + b"\x00" * 32, owner=user, name="a.gif")
     pipeline.enqueue(stored)  # outside atomic: on_commit runs at once
     done = _wait(lambda: StoredFile.objects.get(pk=stored.pk).processing_state
-                 == ProcessingState.READY)
+                 == ProcessingState.READY, timeout=90)
     assert done, (tmp_path / "worker.log").read_text()[-3000:]
     assert StoredFile.objects.get(pk=stored.pk).meta["steps_done"] == ["probe"]
