@@ -14,6 +14,13 @@ DEFAULTS = {
     "DEFAULT_RETENTION_DAYS": 30,
     # Socket timeout for clamd, seconds.
     "CLAMD_TIMEOUT": 60,
+    # Image formats Pillow may open (its format names); TIFF is off by default, and
+    # EPS/PS/PDF/FITS are never opened through Pillow.
+    "IMAGE_FORMATS": ("JPEG", "PNG", "GIF", "WEBP", "AVIF"),
+    # Refused before decoding: still images over this many pixels, animations over
+    # this many pixels x frames.
+    "MAX_IMAGE_PIXELS": 100_000_000,
+    "MAX_ANIMATION_PIXELS": 400_000_000,
 }
 
 processing_settings = AppSettings("PROCESSING", DEFAULTS)

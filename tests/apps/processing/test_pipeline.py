@@ -14,11 +14,12 @@ from apps.processing.models import StoredFileTransition
 from apps.processing.tasks import run_pipeline, sweep_stuck
 from apps.storage.blobs import blob_store
 from apps.storage.models import ProcessingState, StoredFile
+from tests.apps.processing.images import image_bytes
 from tests.testapp.models import Clip
 
 pytestmark = pytest.mark.django_db
 
-PNG = (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+PNG = image_bytes("PNG")
 
 
 @pytest.fixture
@@ -116,3 +117,19 @@ def test_sweeper_requeues_only_files_stuck_past_the_timeout(user: Any) -> None:
     fresh.refresh_from_db()
     assert stuck.processing_state == ProcessingState.READY
     assert fresh.processing_state == ProcessingState.PROCESSING
+
+
+def test_probe_fills_image_facts(stored: StoredFile) -> None:
+    run_pipeline(stored_file_id=str(stored.pk))
+    stored.refresh_from_db()
+    assert (stored.width, stored.height, stored.frame_count) == (64, 48, 1)
+    assert stored.dominant_color.startswith("#") and len(stored.blurhash) == 28
+    assert stored.meta["format"] == "PNG"
+
+
+def test_corrupt_image_ends_failed_with_a_reason(user: Any) -> None:
+    broken = blob_store.put(PNG[:60], owner=user, name="broken.png")
+    assert run_pipeline(stored_file_id=str(broken.pk)) == ProcessingState.FAILED
+    broken.refresh_from_db()
+    assert broken.processing_error.startswith("probe: corrupt or truncated image")
+    assert broken.width is None

@@ -12,11 +12,12 @@ from apps.processing.models import PurgeRun
 from apps.processing.tasks import purge_recycle_bin
 from apps.storage.blobs import blob_store
 from apps.storage.models import QuotaLedger, StoredFile
+from tests.apps.processing.images import animated_gif
 from tests.testapp.models import Clip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-GIF = b"GIF89a" + b"\x00" * 100
+GIF = animated_gif(3)
 
 
 def clip(user: Any, title: str, deleted_days_ago: int | None) -> Clip:

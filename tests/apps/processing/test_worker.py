@@ -18,6 +18,7 @@ from apps.processing.tasks import ping
 from apps.storage.blobs import blob_store
 from apps.storage.models import ProcessingState, StoredFile
 from config.celery import app
+from tests.apps.processing.images import animated_gif
 
 ROOT = Path(__file__).resolve().parents[3]
 # One xdist process runs these: two real workers on the same Redis queues would take
@@ -84,9 +85,11 @@ def test_worker_runs_the_pipeline_after_commit(worker: subprocess.Popen[bytes], 
                                                tmp_path: Path) -> None:
     from apps.processing import pipeline
 
-    stored = blob_store.put(b"GIF89a" + b"\x00" * 32, owner=user, name="a.gif")
+    stored = blob_store.put(animated_gif(2), owner=user, name="a.gif")
     pipeline.enqueue(stored)  # outside atomic: on_commit runs at once
     done = _wait(lambda: StoredFile.objects.get(pk=stored.pk).processing_state
                  == ProcessingState.READY, timeout=90)
     assert done, (tmp_path / "worker.log").read_text()[-3000:]
-    assert StoredFile.objects.get(pk=stored.pk).meta["steps_done"] == ["probe"]
+    probed = StoredFile.objects.get(pk=stored.pk)
+    assert probed.meta["steps_done"] == ["probe"]
+    assert (probed.width, probed.height, probed.frame_count) == (16, 16, 2)
