@@ -110,7 +110,11 @@ class Variant(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     stored_file = models.ForeignKey(StoredFile, on_delete=models.CASCADE, related_name="variants")
     kind = models.CharField(max_length=12, choices=VariantKind.choices)
-    spec = models.CharField(max_length=100, help_text="What was asked, e.g. 'thumb:256x256'.")
+    spec = models.CharField(max_length=100, help_text="The spec's name, e.g. 'thumb-256'.")
+    spec_hash = models.CharField(max_length=16, blank=True,
+                                 help_text="Hash of the spec's definition when it was made.")
+    source_sha256 = models.CharField(max_length=64, blank=True,
+                                     help_text="SHA-256 of the original it was made from.")
     format = models.CharField(max_length=10)
     mime_type = models.CharField(max_length=100)
     width = models.PositiveIntegerField(null=True, blank=True)
@@ -121,7 +125,8 @@ class Variant(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["stored_file", "spec"], name="variant_unique_spec"),
+            models.UniqueConstraint(fields=["stored_file", "spec", "format"],
+                                    name="variant_unique_spec_format"),
         ]
 
     def __str__(self) -> str:
