@@ -201,6 +201,10 @@ FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
 
 # --- Services the processing engines talk to -----------------------------------------
 CLAMD_ADDRESS = env_str("CLAMD_ADDRESS")  # tcp://host:port or unix:///path; empty: disabled
+# Required: nothing is served until a scanner cleared it (with no scanner, files wait).
+# Optional: with no scanner configured, files pass as "not scanned". Either way a
+# configured scanner that is down never clears a file.
+SCAN_REQUIRED = env_bool("SCAN_REQUIRED", False)
 CLIP_MODEL_DIR = env_str("CLIP_MODEL_DIR")
 API_SECRET_KEY = env_str("API_SECRET_KEY")
 

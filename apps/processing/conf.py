@@ -14,6 +14,10 @@ DEFAULTS = {
     "DEFAULT_RETENTION_DAYS": 30,
     # Socket timeout for clamd, seconds.
     "CLAMD_TIMEOUT": 60,
+    # Files larger than this are not sent to the scanner: they end in ERROR ("too large
+    # to scan") and are served only after an admin releases them. Keep clamd's
+    # StreamMaxLength at least this large.
+    "SCAN_MAX_BYTES": 1024 * 1024 * 1024,
     # Image formats Pillow may open (its format names); TIFF is off by default, and
     # EPS/PS/PDF/FITS are never opened through Pillow.
     "IMAGE_FORMATS": ("JPEG", "PNG", "GIF", "WEBP", "AVIF"),

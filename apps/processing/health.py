@@ -29,20 +29,28 @@ def check_broker() -> CheckResult:
 
 @register("clamd")
 def check_clamd() -> CheckResult:
+    """The detail starts with the scanning mode, so operators see whether unscanned files
+    wait (required) or pass as "not scanned" (optional, no scanner configured)."""
+    mode = "scanning required" if settings.SCAN_REQUIRED else "scanning optional"
     if not settings.CLAMD_ADDRESS:
-        return CheckResult(DISABLED, "CLAMD_ADDRESS not set")
+        if settings.SCAN_REQUIRED:
+            return CheckResult(UNAVAILABLE, f"{mode}; CLAMD_ADDRESS not set: uploads wait")
+        return CheckResult(DISABLED, f"{mode}; CLAMD_ADDRESS not set")
     from apps.processing.engines.clamd import ClamdClient
 
     client = ClamdClient(settings.CLAMD_ADDRESS, timeout=2)
-    return CheckResult(OK, client.version()) if client.ping() else CheckResult(UNAVAILABLE)
+    if not client.ping():
+        return CheckResult(UNAVAILABLE, mode)
+    return CheckResult(OK, f"{mode}; {client.version()}")
 
 
 @register("clip")
 def check_clip() -> CheckResult:
+    """Disabled without CLIP_MODEL_DIR; otherwise the layout is checked without loading a
+    session (configs, tokenizer, ONNX headers), cached on the files' size and mtime."""
     if not settings.CLIP_MODEL_DIR:
         return CheckResult(DISABLED, "CLIP_MODEL_DIR not set")
-    folder = Path(settings.CLIP_MODEL_DIR)
-    models = sorted(folder.glob("*.onnx")) if folder.is_dir() else []
-    if not models:
-        return CheckResult(UNAVAILABLE, f"no .onnx model in {folder}")
-    return CheckResult(OK, ", ".join(m.name for m in models))
+    from apps.processing.embeddings import clip_status
+
+    status, detail = clip_status()
+    return CheckResult({"ok": OK, "disabled": DISABLED}.get(status, UNAVAILABLE), detail)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,14 +18,17 @@ from django.utils import timezone
 from apps.processing import registry
 from apps.processing.errors import PermanentError
 from apps.processing.models import StoredFileTransition
-from apps.storage.models import ProcessingState, StoredFile
+from apps.storage.models import ProcessingState, ScanStatus, StoredFile
 
 logger = logging.getLogger(__name__)
 
 
 def transition(stored: StoredFile, *, field: str, to: str, expected: Sequence[str] | None = None,
-               detail: str = "", **extra: object) -> bool:
-    """Move a file's ``field`` to ``to`` if it is in ``expected``; record it. True if moved."""
+               detail: str = "", actor: Any = None, **extra: object) -> bool:
+    """Move a file's ``field`` to ``to`` if it is in ``expected``; record it. True if moved.
+
+    ``actor`` is the user who decided it (admin release/quarantine); None for the worker.
+    """
     now = timezone.now()
     with transaction.atomic():
         current = (StoredFile.objects.select_for_update().filter(pk=stored.pk)
@@ -35,7 +39,7 @@ def transition(stored: StoredFile, *, field: str, to: str, expected: Sequence[st
             **{field: to, "state_changed_at": now}, **extra)
         StoredFileTransition.objects.create(stored_file_id=stored.pk, field=field,
                                             from_state=current, to_state=to,
-                                            detail=detail[:500], at=now)
+                                            detail=detail[:500], actor=actor, at=now)
     setattr(stored, field, to)
     stored.state_changed_at = now
     for name, value in extra.items():
@@ -44,19 +48,31 @@ def transition(stored: StoredFile, *, field: str, to: str, expected: Sequence[st
 
 
 def enqueue(stored: StoredFile, *, steps: Sequence[str] | None = None) -> None:
-    """Queue the pipeline once the current transaction commits (the row is visible then)."""
-    from apps.processing.tasks import run_pipeline
+    """Queue the file's next stage once the current transaction commits (the row is
+    visible then): the scan, or the processing steps once it is clean."""
+    from apps.processing.tasks import run_pipeline, scan
 
-    kwargs = {"stored_file_id": str(stored.pk)}
+    kwargs: dict[str, Any] = {"stored_file_id": str(stored.pk)}
     if steps is not None:
-        kwargs["steps"] = list(steps)  # type: ignore[assignment]
-    transaction.on_commit(lambda: run_pipeline.apply_async(kwargs=kwargs))
+        kwargs["steps"] = list(steps)
+    if stored.scan_status == ScanStatus.CLEAN:
+        transaction.on_commit(lambda: run_pipeline.apply_async(kwargs=kwargs))
+    else:
+        transaction.on_commit(lambda: scan.apply_async(kwargs=kwargs))
 
 
 def run(stored: StoredFile, steps: Sequence[str]) -> str:
-    """Run the steps not yet done; return the final processing state."""
+    """Run the steps not yet done; return the final processing state.
+
+    Files the scanner has not cleared are never processed (a decoder is attack surface).
+    """
     if stored.processing_state in (ProcessingState.READY, ProcessingState.FAILED):
         return stored.processing_state
+    if stored.scan_status != ScanStatus.CLEAN or stored.is_quarantined:
+        return stored.processing_state
+    if stored.meta.get("steps") != list(steps):  # a re-queue (sweeper) runs the same steps
+        stored.meta = {**stored.meta, "steps": list(steps)}
+        StoredFile.objects.filter(pk=stored.pk).update(meta=stored.meta)
     transition(stored, field="processing_state", to=ProcessingState.PROCESSING,
                expected=[ProcessingState.PENDING, ProcessingState.PROCESSING])
     done = list(stored.meta.get("steps_done", []))

@@ -6,10 +6,9 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
-from apps.processing import pipeline, registry
+from apps.processing import pipeline, registry, scanning
 from apps.processing.conf import processing_settings
 from apps.processing.models import PurgeRun
 from apps.processing.taskbase import platform_task
@@ -26,29 +25,52 @@ def ping(*, value: str = "pong") -> str:
     return value
 
 
+@platform_task("processing.scan")
+def scan(*, stored_file_id: str, steps: list[str] | None = None) -> str:
+    """Scan a file (on the ``scan`` queue), then hand a clean one to the pipeline."""
+    stored = StoredFile.objects.filter(pk=stored_file_id).first()
+    if stored is None:
+        return "gone"
+    status = scanning.scan_file(stored)
+    if status == ScanStatus.CLEAN and not stored.is_quarantined:
+        kwargs: dict[str, Any] = {"stored_file_id": stored_file_id}
+        if steps is not None:
+            kwargs["steps"] = steps
+        run_pipeline.apply_async(kwargs=kwargs)
+    return str(status)
+
+
 @platform_task("processing.run_pipeline")
 def run_pipeline(*, stored_file_id: str, steps: list[str] | None = None) -> str:
     stored = StoredFile.objects.filter(pk=stored_file_id).first()
     if stored is None:
         return "gone"  # deleted meanwhile: nothing to do
-    return pipeline.run(stored, steps if steps is not None else registry.steps_for(stored))
+    if stored.scan_status in scanning.SCANNABLE:  # not judged yet: scan first
+        scan.apply_async(kwargs={"stored_file_id": stored_file_id, "steps": steps})
+        return "awaiting-scan"
+    if steps is None:  # a re-queue: the steps the file was started with, else its app's
+        steps = stored.meta.get("steps") or list(registry.steps_for(stored))
+    return pipeline.run(stored, steps)
 
 
 @platform_task("processing.sweep_stuck")
 def sweep_stuck() -> dict[str, int]:
     """Re-queue files stuck in progress, retry storage deletions, free stale reservations."""
     cutoff = timezone.now() - timedelta(seconds=int(processing_settings.STUCK_AFTER))
-    stuck = StoredFile.objects.filter(
-        Q(processing_state__in=[ProcessingState.PENDING, ProcessingState.PROCESSING])
-        | Q(scan_status=ScanStatus.SCANNING),
-        state_changed_at__lt=cutoff,
-    ).only("pk")[:1000]
-    requeued = 0
-    for stored in stuck:
-        run_pipeline.apply_async(kwargs={"stored_file_id": str(stored.pk)})
-        requeued += 1
+    unscanned = StoredFile.objects.filter(scan_status__in=scanning.SCANNABLE,
+                                          state_changed_at__lt=cutoff)
+    unprocessed = StoredFile.objects.filter(
+        processing_state__in=[ProcessingState.PENDING, ProcessingState.PROCESSING],
+        scan_status=ScanStatus.CLEAN, is_quarantined=False, state_changed_at__lt=cutoff)
+    rescans = [str(pk) for pk in unscanned.values_list("pk", flat=True)[:1000]]
+    reruns = [str(pk) for pk in unprocessed.values_list("pk", flat=True)[:1000]]
+    for pk in rescans:
+        scan.apply_async(kwargs={"stored_file_id": pk})
+    for pk in reruns:
+        run_pipeline.apply_async(kwargs={"stored_file_id": pk})
     return {
-        "requeued": requeued,
+        "rescans": len(rescans),
+        "requeued": len(reruns),
         "tombstones_flushed": blob_store.flush_tombstones(),
         "reservations_released": quota.quota_expire_reservations(),
     }

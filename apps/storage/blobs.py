@@ -12,12 +12,15 @@ S3 URL or, for local storage, an HMAC-signed expiring URL served by ``views.serv
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import posixpath
 import time
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 from urllib.parse import quote
 
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db import transaction
 from django.urls import reverse
@@ -32,8 +35,8 @@ from apps.storage.errors import (
     UnsupportedType,
     UploadTooLarge,
 )
-from apps.storage.models import BlobTombstone, StoredFile, Variant
-from apps.storage.naming import sanitize_name, storage_key
+from apps.storage.models import BlobTombstone, ScanStatus, StoredFile, Variant
+from apps.storage.naming import sanitize_name, storage_key, variant_key
 from apps.storage.signing import FileGrant, make_token
 from apps.storage.sniff import SNIFF_BYTES, claimed_type, contradiction, sniff
 from apps.storage.streams import HashingReader, TooLarge
@@ -138,6 +141,74 @@ class BlobStore:
             logger.warning("could not discard %s; leaving a tombstone", key, exc_info=True)
             BlobTombstone.objects.get_or_create(key=key)
 
+    # -- derived bytes --------------------------------------------------------------
+    def put_variant(self, stored: StoredFile, data: bytes, *, spec: str, spec_hash: str,
+                    kind: str, format: str, mime_type: str, width: int | None = None,
+                    height: int | None = None) -> Variant:
+        """Store one rendering of ``stored`` as its (spec, format) variant, replacing any.
+
+        The key carries the spec's hash and the original's SHA-256, so a changed spec or
+        a replaced original never collides with (or serves) an old rendering; the old
+        bytes go through a tombstone once the new row is committed. Variants are derived
+        data and do not count against the owner's quota.
+        """
+        tag = f"{spec}-{spec_hash}-{stored.sha256[:12]}"
+        key = self.storage.save(variant_key(stored.key, tag, f".{format}"), ContentFile(data))
+        try:
+            with transaction.atomic():
+                old = list(Variant.objects.select_for_update()
+                           .filter(stored_file=stored, spec=spec, format=format))
+                stale = [v.key for v in old if v.key != key]
+                BlobTombstone.objects.bulk_create([BlobTombstone(key=k) for k in stale],
+                                                  ignore_conflicts=True)
+                Variant.objects.filter(pk__in=[v.pk for v in old]).delete()
+                variant = Variant.objects.create(
+                    stored_file=stored, kind=kind, spec=spec, spec_hash=spec_hash,
+                    source_sha256=stored.sha256, format=format, mime_type=mime_type,
+                    width=width, height=height, size=len(data), key=key)
+                if stale:
+                    transaction.on_commit(lambda: self.flush_tombstones(stale))
+        except BaseException:
+            self._discard(key)
+            raise
+        return variant
+
+    def replace_content(self, stored: StoredFile, data: bytes, *, mime_type: str | None = None,
+                        reason: str = "") -> StoredFile:
+        """Swap a file's bytes for a rewritten version of them (metadata stripped, SVG
+        sanitised), keeping its id; variants of the old bytes are dropped.
+
+        The new bytes get a new key; the row, the ledger (by the size difference, never
+        refused: a rewrite is the platform's doing) and the tombstone of the old key
+        change in one transaction, so a crash leaves either version whole.
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        key = storage_key(scope=quota.owner_scope(stored.owner), file_id=uuid7(),  # type: ignore[arg-type]
+                          extension=posixpath.splitext(stored.key)[1])
+        key = self.storage.save(key, ContentFile(data))
+        try:
+            with transaction.atomic():
+                locked = StoredFile.objects.select_for_update().get(pk=stored.pk)
+                old_keys = [locked.key, *locked.variants.values_list("key", flat=True)]
+                BlobTombstone.objects.bulk_create([BlobTombstone(key=k) for k in old_keys],
+                                                  ignore_conflicts=True)
+                locked.variants.all().delete()
+                quota.quota_adjust(stored_file=locked, delta=len(data) - locked.size)
+                history = [*locked.meta.get("rewritten", []),
+                           {"reason": reason, "from_sha256": locked.sha256,
+                            "from_size": locked.size}]
+                meta = {**locked.meta, "rewritten": history}
+                fields = {"key": key, "size": len(data), "sha256": digest, "meta": meta,
+                          "mime_type": mime_type or locked.mime_type}
+                StoredFile.objects.filter(pk=stored.pk).update(**fields)
+                transaction.on_commit(lambda: self.flush_tombstones(old_keys))
+        except BaseException:
+            self._discard(key)
+            raise
+        for name, value in fields.items():
+            setattr(stored, name, value)
+        return stored
+
     # -- open -----------------------------------------------------------------------
     def open(self, obj: StoredFile | Variant) -> IO[bytes]:
         try:
@@ -194,11 +265,15 @@ class BlobStore:
     # -- signed URLs ----------------------------------------------------------------
     def signed_url(self, obj: StoredFile | Variant, *, ttl: int | None = None,
                    disposition: str = "inline") -> str:
-        """A URL that serves the file for ``ttl`` seconds, then stops working."""
+        """A URL that serves the file for ``ttl`` seconds, then stops working.
+
+        Only files the scanner cleared get one: anything pending, scanning, in error,
+        infected or quarantined raises BlobNotFound (callers show it as pending/hidden).
+        """
         if disposition not in ("inline", "attachment"):
             raise ValueError("disposition is 'inline' or 'attachment'")
         stored = obj.stored_file if isinstance(obj, Variant) else obj
-        if stored.is_quarantined:
+        if not is_servable(stored):
             raise BlobNotFound()
         ttl = int(ttl if ttl is not None else storage_settings.SIGNED_URL_TTL)
         filename = download_name(stored, obj)
@@ -212,6 +287,11 @@ class BlobStore:
             "ResponseContentType": obj.mime_type,
         }
         return str(self.storage.url(obj.key, parameters=parameters, expire=ttl))  # type: ignore[call-arg]
+
+
+def is_servable(stored: StoredFile) -> bool:
+    """Cleared by the scanner and not quarantined: the only files anyone is served."""
+    return stored.scan_status == ScanStatus.CLEAN and not stored.is_quarantined
 
 
 def download_name(stored: StoredFile, obj: StoredFile | Variant) -> str:

@@ -83,7 +83,7 @@ class StoredFile(models.Model):
                          condition=Q(processing_state__in=["pending", "processing"])),
             models.Index(fields=["scan_status", "state_changed_at"],
                          name="storedfile_scan_changed",
-                         condition=Q(scan_status__in=["PENDING", "SCANNING"])),
+                         condition=Q(scan_status__in=["PENDING", "SCANNING", "ERROR"])),
         ]
 
     def __str__(self) -> str:

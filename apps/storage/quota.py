@@ -112,6 +112,15 @@ def quota_release(*, stored_file: StoredFile) -> None:
              **{field: F(field) - 1}, updated_at=timezone.now())
 
 
+def quota_adjust(*, stored_file: StoredFile, delta: int) -> None:
+    """Apply a size change of an existing file (a rewrite); call in its transaction."""
+    if delta:
+        QuotaLedger.objects.filter(
+            owner_user_id=stored_file.owner_user_id,
+            owner_workspace_id=stored_file.owner_workspace_id,
+        ).update(used_bytes=F("used_bytes") + delta, updated_at=timezone.now())
+
+
 def quota_expire_reservations() -> int:
     """Release reservations whose uploads never completed (run by the sweeper)."""
     released = 0

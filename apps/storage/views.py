@@ -14,7 +14,7 @@ from apps.core.errors import DomainError
 from apps.core.views import json_error
 from apps.storage.blobs import blob_store, content_disposition, download_name
 from apps.storage.errors import BlobNotFound
-from apps.storage.models import StoredFile, Variant
+from apps.storage.models import ScanStatus, StoredFile, Variant
 from apps.storage.signing import read_token
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -63,7 +63,9 @@ def serve(request: HttpRequest, token: str,
         grant = read_token(token)
     except DomainError as exc:
         return _error(request, exc)
-    stored = StoredFile.objects.filter(pk=grant.file_id, is_quarantined=False).first()
+    # A link issued before a quarantine (or a re-scan) stops working with it.
+    stored = StoredFile.objects.filter(pk=grant.file_id, scan_status=ScanStatus.CLEAN,
+                                       is_quarantined=False).first()
     obj: StoredFile | Variant | None = stored
     if stored is not None and grant.variant_id is not None:
         obj = Variant.objects.filter(pk=grant.variant_id, stored_file=stored).first()

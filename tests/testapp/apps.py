@@ -10,6 +10,8 @@ class TestAppConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.processing import registry
+        from tests.testapp.steps import hold
 
+        registry.register_step("test.hold", hold)
         registry.register_media_model("testapp.Clip", file_field="stored_file",
                                       steps=("probe",), retention_days=30)

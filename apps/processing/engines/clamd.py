@@ -75,14 +75,23 @@ class ClamdClient:
     def version(self) -> str:
         return self._command(b"VERSION")
 
-    def scan_stream(self, chunks: Iterable[bytes], chunk_size: int = 64 * 1024) -> ScanVerdict:
+    def scan_stream(self, chunks: Iterable[bytes], chunk_size: int = 256 * 1024) -> ScanVerdict:
+        """Stream ``chunks`` to clamd; OSError when it cannot be reached, ClamdError when it
+        answers with an error (e.g. the stream is over its StreamMaxLength)."""
         with self._connect() as sock:
             sock.sendall(b"zINSTREAM\0")
-            for chunk in chunks:
-                for start in range(0, len(chunk), chunk_size):
-                    piece = chunk[start:start + chunk_size]
-                    sock.sendall(struct.pack(">I", len(piece)) + piece)
-            sock.sendall(struct.pack(">I", 0))
+            try:
+                for chunk in chunks:
+                    for start in range(0, len(chunk), chunk_size):
+                        piece = chunk[start:start + chunk_size]  # one send: no Nagle stall
+                        sock.sendall(struct.pack(">I", len(piece)) + piece)
+                sock.sendall(struct.pack(">I", 0))
+            except (BrokenPipeError, ConnectionResetError):
+                # clamd stops reading and answers when a limit is crossed: read why.
+                reply = self._reply(sock)
+                if not reply:
+                    raise
+                raise ClamdError(reply) from None
             reply = self._reply(sock)
         # "stream: OK" | "stream: <Signature> FOUND" | "<message> ERROR"
         if reply.endswith("ERROR"):

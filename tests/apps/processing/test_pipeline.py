@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from apps.processing import pipeline, registry
+from apps.processing import pipeline, registry, scanning
 from apps.processing.errors import PermanentError, TransientError
 from apps.processing.models import StoredFileTransition
 from apps.processing.tasks import run_pipeline, sweep_stuck
 from apps.storage.blobs import blob_store
-from apps.storage.models import ProcessingState, StoredFile
+from apps.storage.models import ProcessingState, ScanStatus, StoredFile
 from tests.apps.processing.images import image_bytes
 from tests.testapp.models import Clip
 
@@ -22,13 +22,20 @@ pytestmark = pytest.mark.django_db
 PNG = image_bytes("PNG")
 
 
+def scanned(stored: StoredFile) -> StoredFile:
+    """Through the real scanner (clamd): the pipeline only processes cleared files."""
+    assert scanning.scan_file(stored) == ScanStatus.CLEAN
+    return stored
+
+
 @pytest.fixture
 def stored(user: Any) -> StoredFile:
-    return blob_store.put(PNG, owner=user, name="pixel.png")
+    return scanned(blob_store.put(PNG, owner=user, name="pixel.png"))
 
 
-def test_enqueue_on_commit_runs_the_registered_steps(stored: StoredFile,
-                                                    django_capture_on_commit_callbacks: Any) -> None:
+def test_enqueue_on_commit_scans_then_runs_the_registered_steps(
+        user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    stored = blob_store.put(PNG, owner=user, name="pixel.png")
     Clip.objects.create(title="c", stored_file=stored)
     assert registry.steps_for(stored) == ("probe",)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -37,9 +44,12 @@ def test_enqueue_on_commit_runs_the_registered_steps(stored: StoredFile,
     stored.refresh_from_db()
     assert stored.processing_state == ProcessingState.READY
     assert stored.meta["steps_done"] == ["probe"] and "probed_at" in stored.meta
+    assert stored.scan_status == ScanStatus.CLEAN and stored.scanned_at is not None
     moves = list(StoredFileTransition.objects.filter(stored_file=stored)
-                 .values_list("from_state", "to_state"))
-    assert moves == [("pending", "processing"), ("processing", "ready")]
+                 .values_list("field", "from_state", "to_state"))
+    assert moves == [("scan_status", "PENDING", "SCANNING"), ("scan_status", "SCANNING", "CLEAN"),
+                     ("processing_state", "pending", "processing"),
+                     ("processing_state", "processing", "ready")]
 
 
 def test_rerun_of_a_finished_file_does_nothing(stored: StoredFile) -> None:
@@ -105,14 +115,14 @@ def test_task_safety_options() -> None:
 
 
 def test_sweeper_requeues_only_files_stuck_past_the_timeout(user: Any) -> None:
-    stuck = blob_store.put(PNG, owner=user, name="stuck.png")
-    fresh = blob_store.put(PNG, owner=user, name="fresh.png")
+    stuck = scanned(blob_store.put(PNG, owner=user, name="stuck.png"))
+    fresh = scanned(blob_store.put(PNG, owner=user, name="fresh.png"))
     StoredFile.objects.filter(pk=stuck.pk).update(
         processing_state=ProcessingState.PROCESSING,
         state_changed_at=timezone.now() - timedelta(hours=1))
     StoredFile.objects.filter(pk=fresh.pk).update(processing_state=ProcessingState.PROCESSING)
     result = sweep_stuck()
-    assert result["requeued"] == 1
+    assert result["requeued"] == 1 and result["rescans"] == 0
     stuck.refresh_from_db()
     fresh.refresh_from_db()
     assert stuck.processing_state == ProcessingState.READY
@@ -128,7 +138,7 @@ def test_probe_fills_image_facts(stored: StoredFile) -> None:
 
 
 def test_corrupt_image_ends_failed_with_a_reason(user: Any) -> None:
-    broken = blob_store.put(PNG[:60], owner=user, name="broken.png")
+    broken = scanned(blob_store.put(PNG[:60], owner=user, name="broken.png"))
     assert run_pipeline(stored_file_id=str(broken.pk)) == ProcessingState.FAILED
     broken.refresh_from_db()
     assert broken.processing_error.startswith("probe: corrupt or truncated image")

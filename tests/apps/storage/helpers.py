@@ -94,6 +94,13 @@ def s3_client(endpoint: str) -> Any:
                         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
 
 
+def cleared(stored: StoredFile) -> StoredFile:
+    """Mark a file as the scanner would after a clean verdict: only such files are served."""
+    StoredFile.objects.filter(pk=stored.pk).update(scan_status="CLEAN")
+    stored.scan_status = "CLEAN"
+    return stored
+
+
 def add_variant(backend: Backend, stored: StoredFile, spec: str = "thumb:64") -> Variant:
     """Store a small WebP as a thumbnail variant of ``stored`` (as the worker would)."""
     data = image_bytes("WEBP", (8, 6))

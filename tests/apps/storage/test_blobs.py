@@ -31,6 +31,7 @@ from tests.apps.storage.helpers import (
     Fetched,
     add_variant,
     assert_no_orphans,
+    cleared,
     s3_backend_for,
     s3_client,
 )
@@ -407,7 +408,7 @@ def served_disposition(backend: Backend, url: str, fetched: Fetched) -> str:
 def test_signed_url_serves_the_file(backend: Backend, owner: User, disposition: str) -> None:
     data = png_bytes((64, 64))
     name = "Отпуск 2024 ✓.png"
-    stored = backend.store.put(data, owner=owner, name=name)
+    stored = cleared(backend.store.put(data, owner=owner, name=name))
     url = backend.store.signed_url(stored, ttl=60, disposition=disposition)
 
     fetched = backend.fetch(url)
@@ -420,7 +421,7 @@ def test_signed_url_serves_the_file(backend: Backend, owner: User, disposition: 
 
 
 def test_signed_url_of_a_variant_serves_the_variant(backend: Backend, owner: User) -> None:
-    stored = backend.store.put(png_bytes(), owner=owner, name="holiday.png")
+    stored = cleared(backend.store.put(png_bytes(), owner=owner, name="holiday.png"))
     variant = add_variant(backend, stored, "thumb:64")
     url = backend.store.signed_url(variant, disposition="attachment")
     fetched = backend.fetch(url)
@@ -434,7 +435,7 @@ def test_signed_url_of_a_variant_serves_the_variant(backend: Backend, owner: Use
 
 
 def test_signed_url_refuses_quarantined_files(backend: Backend, owner: User) -> None:
-    stored = backend.store.put(png_bytes(), owner=owner, name="a.png")
+    stored = cleared(backend.store.put(png_bytes(), owner=owner, name="a.png"))
     variant = add_variant(backend, stored)
     StoredFile.objects.filter(pk=stored.pk).update(is_quarantined=True)
     stored.refresh_from_db()
@@ -443,6 +444,19 @@ def test_signed_url_refuses_quarantined_files(backend: Backend, owner: User) -> 
         backend.store.signed_url(stored)
     with pytest.raises(BlobNotFound):
         backend.store.signed_url(variant)
+
+
+@pytest.mark.parametrize("status", ["PENDING", "SCANNING", "ERROR", "INFECTED", "FLAGGED"])
+def test_signed_url_refuses_files_not_cleared_by_the_scanner(backend: Backend, owner: User,
+                                                             status: str) -> None:
+    stored = cleared(backend.store.put(png_bytes(), owner=owner, name="a.png"))
+    variant = add_variant(backend, stored)
+    StoredFile.objects.filter(pk=stored.pk).update(scan_status=status)
+    stored.refresh_from_db()
+    with pytest.raises(BlobNotFound):
+        backend.store.signed_url(stored)
+    with pytest.raises(BlobNotFound):
+        backend.store.signed_url(Variant.objects.get(pk=variant.pk))
 
 
 def test_signed_url_rejects_unknown_disposition(backend: Backend, owner: User) -> None:
@@ -454,7 +468,7 @@ def test_signed_url_rejects_unknown_disposition(backend: Backend, owner: User) -
 @pytest.fixture
 def ranged(backend: Backend, owner: User) -> tuple[Backend, bytes, str]:
     data = png_bytes() + bytes(range(256)) * 40
-    stored = backend.store.put(data, owner=owner, name="r.png")
+    stored = cleared(backend.store.put(data, owner=owner, name="r.png"))
     return backend, data, backend.store.signed_url(stored)
 
 
@@ -490,7 +504,7 @@ def test_unsatisfiable_range_is_416(ranged: tuple[Backend, bytes, str], header: 
 
 def test_head_of_a_signed_url(backend: Backend, owner: User) -> None:
     data = png_bytes()
-    stored = backend.store.put(data, owner=owner, name="a.png")
+    stored = cleared(backend.store.put(data, owner=owner, name="a.png"))
     url = backend.store.signed_url(stored)
     if backend.name == "s3":  # a presigned URL is signed for one method: GET
         url = backend.storage.url(stored.key, http_method="HEAD", expire=60)  # type: ignore[call-arg]

@@ -14,7 +14,7 @@ from apps.accounts.models import User
 from apps.core.ids import uuid7
 from apps.storage.models import StoredFile
 from apps.storage.signing import FileGrant, make_token
-from tests.apps.storage.helpers import Backend, add_variant
+from tests.apps.storage.helpers import Backend, add_variant, cleared
 from tests.apps.storage.samples import HTML_BYTES, image_bytes, png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def stored(local_backend: Backend, owner: User) -> StoredFile:
-    return local_backend.store.put(png_bytes((32, 32)), owner=owner, name="Café ✓.png")
+    return cleared(local_backend.store.put(png_bytes((32, 32)), owner=owner, name="Café ✓.png"))
 
 
 def body_of(response: Any) -> bytes:
@@ -70,7 +70,7 @@ def test_attachment_disposition(client: Client, local_backend: Backend,
 
 def test_active_content_is_served_sandboxed_under_its_real_type(
         client: Client, local_backend: Backend, owner: User) -> None:
-    page = local_backend.store.put(HTML_BYTES, owner=owner, name="page.html")
+    page = cleared(local_backend.store.put(HTML_BYTES, owner=owner, name="page.html"))
     response = client.get(local_backend.store.signed_url(page))
     assert response["Content-Type"] == "text/html"
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -112,8 +112,8 @@ def test_tampered_token_is_403_problem(client: Client, local_backend: Backend,
 def test_link_to_another_file_cannot_be_made_by_editing(client: Client,
                                                         local_backend: Backend,
                                                         owner: User) -> None:
-    mine = local_backend.store.put(png_bytes(), owner=owner, name="mine.png")
-    theirs = local_backend.store.put(image_bytes("JPEG"), owner=owner, name="theirs.jpg")
+    mine = cleared(local_backend.store.put(png_bytes(), owner=owner, name="mine.png"))
+    theirs = cleared(local_backend.store.put(image_bytes("JPEG"), owner=owner, name="theirs.jpg"))
     token = local_backend.store.signed_url(mine).rsplit("/", 2)[1]
     payload, signature = token.rsplit(":", 1)
     other = local_backend.store.signed_url(theirs).rsplit("/", 2)[1]
@@ -138,6 +138,14 @@ def test_quarantined_file_is_not_served(client: Client, local_backend: Backend,
     assert client.head(url).status_code == 404
 
 
+def test_link_stops_working_when_the_file_is_rescanned(client: Client, local_backend: Backend,
+                                                       stored: StoredFile) -> None:
+    url = local_backend.store.signed_url(stored)
+    assert client.get(url).status_code == 200
+    StoredFile.objects.filter(pk=stored.pk).update(scan_status="SCANNING")
+    assert_problem(client.get(url), 404, "not_found")
+
+
 def test_deleted_file_and_unknown_ids_are_404(client: Client, local_backend: Backend,
                                               stored: StoredFile, owner: User,
                                               django_capture_on_commit_callbacks: Any) -> None:
@@ -151,8 +159,8 @@ def test_deleted_file_and_unknown_ids_are_404(client: Client, local_backend: Bac
 
 def test_variant_of_another_file_is_404(client: Client, local_backend: Backend,
                                         owner: User) -> None:
-    first = local_backend.store.put(png_bytes(), owner=owner, name="a.png")
-    second = local_backend.store.put(png_bytes(), owner=owner, name="b.png")
+    first = cleared(local_backend.store.put(png_bytes(), owner=owner, name="a.png"))
+    second = cleared(local_backend.store.put(png_bytes(), owner=owner, name="b.png"))
     variant = add_variant(local_backend, second)
     mixed = FileGrant(first.id, variant.id, int(time.time()) + 60, "inline")
     assert_problem(client.get(url_for(mixed)), 404, "not_found")
@@ -188,7 +196,7 @@ def test_multi_and_malformed_ranges_get_the_whole_file(client: Client, local_bac
 def test_ranges_over_a_large_file_stream_the_right_slice(client: Client, local_backend: Backend,
                                                          owner: User) -> None:
     data = png_bytes() + bytes(range(256)) * 4096 * 3  # ~3 MiB: several read chunks
-    big = local_backend.store.put(data, owner=owner, name="big.png")
+    big = cleared(local_backend.store.put(data, owner=owner, name="big.png"))
     url = local_backend.store.signed_url(big)
     start, end = 1_000_003, 2_600_000
     response = client.get(url, HTTP_RANGE=f"bytes={start}-{end}")
