@@ -7,6 +7,7 @@ QUEUES = ("default", "media", "scan", "embeddings")
 TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUES)
 TASK_ROUTES = {
     "processing.run_pipeline": {"queue": "media"},
+    "processing.regenerate_variants": {"queue": "media"},
     "processing.scan": {"queue": "scan"},
     "processing.embed": {"queue": "embeddings"},
 }

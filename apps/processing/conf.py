@@ -9,7 +9,7 @@ DEFAULTS = {
     "MAX_RETRIES": 8,
     "RETRY_BACKOFF_MAX": 600,
     # Steps run for a file when its app registered none.
-    "DEFAULT_STEPS": ("probe",),
+    "DEFAULT_STEPS": ("probe", "metadata", "variants"),
     # Days a soft-deleted row stays in a recycle bin when its app does not say.
     "DEFAULT_RETENTION_DAYS": 30,
     # Socket timeout for clamd, seconds.
@@ -25,6 +25,21 @@ DEFAULTS = {
     # this many pixels x frames.
     "MAX_IMAGE_PIXELS": 100_000_000,
     "MAX_ANIMATION_PIXELS": 400_000_000,
+    # Variants every image gets (engines/variant_specs.py says what a spec may hold).
+    # Changing a definition changes its hash: `manage.py regenerate_variants --spec NAME`
+    # then rebuilds just that spec's stale variants.
+    "VARIANT_SPECS": {
+        "thumb-256": {"kind": "thumbnail", "width": 256, "height": 256, "fit": "contain",
+                      "formats": {"webp": {"quality": 80}, "avif": {"quality": 60}}},
+        "preview-1024": {"kind": "preview", "width": 1024, "height": 1024, "fit": "contain",
+                         "formats": {"webp": {"quality": 82}}, "animated": True},
+    },
+    # An animated preview keeps at most this many frames, and frames x pixels under this.
+    "ANIMATED_MAX_FRAMES": 100,
+    "ANIMATED_MAX_PIXELS": 16_000_000,
+    # Served originals lose GPS position and device serial numbers (the camera, lens and
+    # date taken stay in the database as extracted EXIF).
+    "STRIP_PRIVATE_METADATA": True,
 }
 
 processing_settings = AppSettings("PROCESSING", DEFAULTS)

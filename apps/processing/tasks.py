@@ -8,12 +8,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.processing import pipeline, registry, scanning
+from apps.processing import pipeline, registry, scanning, variants
 from apps.processing.conf import processing_settings
 from apps.processing.models import PurgeRun
 from apps.processing.taskbase import platform_task
 from apps.storage import quota
-from apps.storage.blobs import blob_store
+from apps.storage.blobs import blob_store, is_servable
 from apps.storage.models import ProcessingState, ScanStatus, StoredFile
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,16 @@ def run_pipeline(*, stored_file_id: str, steps: list[str] | None = None) -> str:
     if steps is None:  # a re-queue: the steps the file was started with, else its app's
         steps = stored.meta.get("steps") or list(registry.steps_for(stored))
     return pipeline.run(stored, steps)
+
+
+@platform_task("processing.regenerate_variants")
+def regenerate_variants(*, stored_file_id: str, spec_names: list[str] | None = None,
+                        force: bool = False) -> int:
+    """Re-render a file's stale variants (``manage.py regenerate_variants --queue``)."""
+    stored = StoredFile.objects.filter(pk=stored_file_id).first()
+    if stored is None or not is_servable(stored):
+        return 0
+    return len(variants.variants_generate(stored, spec_names=spec_names, force=force))
 
 
 @platform_task("processing.sweep_stuck")

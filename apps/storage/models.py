@@ -101,6 +101,7 @@ class VariantKind(models.TextChoices):
     AVIF = "avif", "AVIF"
     RESIZED = "resized", "Resized"
     CROPPED = "cropped", "Cropped"
+    OPTIMIZED = "optimized", "Optimized"
     POSTER = "poster", "Video poster"
 
 

@@ -11,6 +11,8 @@ with a reason; nothing here crashes a worker.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
@@ -64,28 +66,60 @@ def _colour_and_hash(image: Image.Image) -> tuple[str, str]:
     return f"#{r:02x}{g:02x}{b:02x}", blurhash.encode(pixels, small.width, small.height)
 
 
-def probe_image(source: IO[bytes], *, allowed_formats: tuple[str, ...],
-                max_pixels: int, max_animation_pixels: int) -> ImageProbe:
-    """Probe ``source`` (a seekable binary file); raise ProbeRefused for bad input."""
+@contextmanager
+def refusing_bad_input() -> Iterator[None]:
+    """Turn what Pillow raises on hostile or broken input into ProbeRefused with a reason."""
     try:
-        with warnings.catch_warnings():
-            # Our budget below is the rule; Pillow's own (an error past 2x 89 MP) stays
-            # as a hard ceiling.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(source, formats=list(allowed_formats))
-        with image:
-            width, height = image.size
-            frames = int(getattr(image, "n_frames", 1) or 1)
-            _check_budget(width, height, frames, max_pixels, max_animation_pixels)
-            orientation = int(image.getexif().get(_ORIENTATION_TAG, 1) or 1)
-            fmt = str(image.format)
-            colour, placeholder = _colour_and_hash(image)
+        yield
     except ProbeRefused:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise ProbeRefused(f"not an accepted image: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ProbeRefused(f"corrupt or truncated image: {exc}") from None
+
+
+def open_checked(source: IO[bytes], *, allowed_formats: tuple[str, ...], max_pixels: int,
+                 max_animation_pixels: int) -> Image.Image:
+    """Open with the format allow-list and check the budgets on the header alone.
+
+    Call inside ``refusing_bad_input()``; nothing is decoded yet when this returns.
+    """
+    with warnings.catch_warnings():
+        # Our budget below is the rule; Pillow's own (an error past 2x 89 MP) stays
+        # as a hard ceiling.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(source, formats=list(allowed_formats))
+    try:
+        width, height = image.size
+        _check_budget(width, height, frame_count(image), max_pixels, max_animation_pixels)
+    except BaseException:
+        image.close()
+        raise
+    return image
+
+
+def frame_count(image: Image.Image) -> int:
+    return int(getattr(image, "n_frames", 1) or 1)
+
+
+def orientation_of(image: Image.Image) -> int:
+    value = int(image.getexif().get(_ORIENTATION_TAG, 1) or 1)
+    return value if 1 <= value <= 8 else 1
+
+
+def probe_image(source: IO[bytes], *, allowed_formats: tuple[str, ...],
+                max_pixels: int, max_animation_pixels: int) -> ImageProbe:
+    """Probe ``source`` (a seekable binary file); raise ProbeRefused for bad input."""
+    with refusing_bad_input():
+        image = open_checked(source, allowed_formats=allowed_formats, max_pixels=max_pixels,
+                             max_animation_pixels=max_animation_pixels)
+        with image:
+            width, height = image.size
+            frames = frame_count(image)
+            orientation = orientation_of(image)
+            fmt = str(image.format)
+            colour, placeholder = _colour_and_hash(image)
     if orientation in (5, 6, 7, 8):
         width, height = height, width  # as displayed
     return ImageProbe(mime_type=_MIME.get(fmt, f"image/{fmt.lower()}"), format=fmt,
