@@ -9,7 +9,7 @@ DEFAULTS = {
     "MAX_RETRIES": 8,
     "RETRY_BACKOFF_MAX": 600,
     # Steps run for a file when its app registered none.
-    "DEFAULT_STEPS": ("probe", "metadata", "variants"),
+    "DEFAULT_STEPS": ("probe", "sanitize", "metadata", "variants"),
     # Days a soft-deleted row stays in a recycle bin when its app does not say.
     "DEFAULT_RETENTION_DAYS": 30,
     # Socket timeout for clamd, seconds.
@@ -37,6 +37,21 @@ DEFAULTS = {
     # An animated preview keeps at most this many frames, and frames x pixels under this.
     "ANIMATED_MAX_FRAMES": 100,
     "ANIMATED_MAX_PIXELS": 16_000_000,
+    # The poster of a video: a frame (at meta["poster_ms"], else the first non-black one
+    # within POSTER_SEARCH_SECONDS) stored as the "poster" variant; the VARIANT_SPECS are
+    # then rendered from it too.
+    "POSTER_SPEC": {"kind": "poster", "width": 1920, "height": 1920, "fit": "contain",
+                    "formats": {"jpeg": {"quality": 85}}},
+    # FFmpeg demuxer names accepted ("mov" covers mp4/m4a/3gp); playlists (hls, concat)
+    # and pattern demuxers are never opened.
+    "VIDEO_FORMATS": ("mov", "matroska", "webm", "avi", "mpegts", "ogg"),
+    "MAX_VIDEO_PIXELS": 7680 * 4320,
+    "MAX_VIDEO_DURATION": 6 * 3600,
+    "POSTER_SEARCH_SECONDS": 3.0,
+    "POSTER_MAX_FRAMES": 600,
+    # SVGs are sanitised (never rasterised); larger or deeper ones are refused.
+    "SVG_MAX_BYTES": 4 * 1024 * 1024,
+    "SVG_MAX_DEPTH": 128,
     # Served originals lose GPS position and device serial numbers (the camera, lens and
     # date taken stay in the database as extracted EXIF).
     "STRIP_PRIVATE_METADATA": True,

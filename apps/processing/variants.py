@@ -91,7 +91,7 @@ def variant_for(stored: StoredFile, spec_name: str, format: str | None = None) -
     return None
 
 
-def _store(stored: StoredFile, renditions: Iterable[Rendition]) -> list[Variant]:
+def store_renditions(stored: StoredFile, renditions: Iterable[Rendition]) -> list[Variant]:
     return [blob_store.put_variant(
         stored, r.data, spec=r.spec.name, spec_hash=r.spec.hash, kind=r.spec.kind,
         format=r.format.name, mime_type=r.format.mime_type, width=r.width, height=r.height)
@@ -126,7 +126,7 @@ def variants_generate(stored: StoredFile, *, spec_names: Sequence[str] | None = 
                                 for f in spec.formats)]
     if not todo:
         return []
-    return _store(stored, _render(stored, todo))
+    return store_renditions(stored, _render(stored, todo))
 
 
 def stale_files(spec: VariantSpec) -> QuerySet[StoredFile]:
@@ -151,7 +151,7 @@ def _ad_hoc(name: str, kind: str, raw: dict[str, object]) -> VariantSpec:
 
 
 def _one(stored: StoredFile, spec: VariantSpec) -> Variant:
-    return _store(stored, _render(stored, [spec]))[0]
+    return store_renditions(stored, _render(stored, [spec]))[0]
 
 
 def _format_for(stored: StoredFile, format: str | None) -> str:

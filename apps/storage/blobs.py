@@ -289,8 +289,15 @@ class BlobStore:
         return str(self.storage.url(obj.key, parameters=parameters, expire=ttl))  # type: ignore[call-arg]
 
 
+SANITIZED_FLAG = "sanitized"  # meta key the processing sets once an SVG is made safe
+_NEEDS_SANITIZING = ("image/svg+xml",)
+
+
 def is_servable(stored: StoredFile) -> bool:
-    """Cleared by the scanner and not quarantined: the only files anyone is served."""
+    """Cleared by the scanner, not quarantined, and (SVG) sanitised: the only files anyone
+    is served."""
+    if stored.mime_type in _NEEDS_SANITIZING and not stored.meta.get(SANITIZED_FLAG):
+        return False
     return stored.scan_status == ScanStatus.CLEAN and not stored.is_quarantined
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from apps.core.dialects import ApiError
 from apps.core.errors import DomainError
 from apps.core.views import json_error
-from apps.storage.blobs import blob_store, content_disposition, download_name
+from apps.storage.blobs import blob_store, content_disposition, download_name, is_servable
 from apps.storage.errors import BlobNotFound
 from apps.storage.models import ScanStatus, StoredFile, Variant
 from apps.storage.signing import read_token
@@ -56,6 +56,13 @@ def _stream(handle: IO[bytes], remaining: int, chunk: int = 256 * 1024) -> Itera
         handle.close()
 
 
+# Nothing served here may run script or fetch: a sandbox without allow-scripts. A
+# (sanitised) SVG may use its inline styles and data: images, so it still renders.
+DEFAULT_CSP = "default-src 'none'; sandbox"
+CSP_BY_TYPE = {"image/svg+xml": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                "sandbox"}
+
+
 @require_http_methods(["GET", "HEAD"])
 def serve(request: HttpRequest, token: str,
           filename: str) -> HttpResponse | StreamingHttpResponse:
@@ -66,6 +73,8 @@ def serve(request: HttpRequest, token: str,
     # A link issued before a quarantine (or a re-scan) stops working with it.
     stored = StoredFile.objects.filter(pk=grant.file_id, scan_status=ScanStatus.CLEAN,
                                        is_quarantined=False).first()
+    if stored is not None and not is_servable(stored):
+        stored = None
     obj: StoredFile | Variant | None = stored
     if stored is not None and grant.variant_id is not None:
         obj = Variant.objects.filter(pk=grant.variant_id, stored_file=stored).first()
@@ -101,7 +110,7 @@ def serve(request: HttpRequest, token: str,
     response["Accept-Ranges"] = "bytes"
     response["Content-Disposition"] = content_disposition(grant.disposition, filename)
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Security-Policy"] = CSP_BY_TYPE.get(obj.mime_type, DEFAULT_CSP)
     response["Cache-Control"] = "private, max-age=300"
     response["ETag"] = f'"{obj.sha256}"' if isinstance(obj, StoredFile) else f'"{obj.pk}"'
     return response

@@ -56,7 +56,7 @@ def _check_budget(width: int, height: int, frames: int, max_pixels: int,
         raise ProbeRefused(f"{frames} frames of {width}x{height} are over the animation budget")
 
 
-def _colour_and_hash(image: Image.Image) -> tuple[str, str]:
+def colour_and_hash(image: Image.Image) -> tuple[str, str]:
     image.draft("RGB", (64, 64))  # JPEG: decode at 1/2..1/8 scale; others: no-op
     small = ImageOps.exif_transpose(image.convert("RGB"))
     small.thumbnail((32, 32), reducing_gap=1.0)
@@ -119,7 +119,7 @@ def probe_image(source: IO[bytes], *, allowed_formats: tuple[str, ...],
             frames = frame_count(image)
             orientation = orientation_of(image)
             fmt = str(image.format)
-            colour, placeholder = _colour_and_hash(image)
+            colour, placeholder = colour_and_hash(image)
     if orientation in (5, 6, 7, 8):
         width, height = height, width  # as displayed
     return ImageProbe(mime_type=_MIME.get(fmt, f"image/{fmt.lower()}"), format=fmt,

@@ -195,6 +195,11 @@ def render_variants(source: IO[bytes], specs: Sequence[VariantSpec],
     return out
 
 
+def render_from_image(image: Image.Image, specs: Sequence[VariantSpec]) -> list[Rendition]:
+    """The still renderings of an image already in memory (a video's poster frame)."""
+    return _render_stills(image, specs, 1, image.size, image.info.get("icc_profile"))
+
+
 def _render_stills(decoded: Image.Image, specs: Sequence[VariantSpec], orientation: int,
                    display: tuple[int, int], icc: bytes | None) -> list[Rendition]:
     ordered = sorted(specs, key=lambda s: _spec_scale(s, display), reverse=True)
