@@ -174,3 +174,39 @@ def test_worker_killed_mid_task_is_swept_back_into_the_queue(start_worker: Start
                  == ProcessingState.READY, timeout=60), (tmp_path / "second.log").read_text()[-3000:]
     # The re-run passed over nothing and repeated nothing that had finished.
     assert StoredFile.objects.get(pk=stored.pk).meta["steps_done"] == ["test.hold", "probe"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hostile_corpus_through_a_real_worker(start_worker: Starter, user: Any,
+                                              tmp_path: Path) -> None:
+    """Every sample reaches its defined state and the worker neither dies nor logs a
+    crash (the same corpus, in process: test_corpus.py)."""
+    from apps.core.errors import DomainError
+    from apps.processing import pipeline
+    from tests.apps.processing.corpus import corpus
+
+    worker = start_worker(pool="prefork")
+    expected: dict[str, str] = {}
+    for sample in corpus():
+        try:
+            stored = blob_store.put(sample.make(), owner=user, name=sample.name)
+        except DomainError:
+            continue  # refused at upload: test_corpus.py checks the code
+        expected[str(stored.pk)] = sample.outcome
+        pipeline.enqueue(stored)
+
+    def outcome(row: StoredFile) -> str:
+        return "infected" if row.scan_status == "INFECTED" else str(row.processing_state)
+
+    def settled() -> bool:
+        rows = StoredFile.objects.filter(pk__in=list(expected))
+        return all(outcome(r) in ("ready", "failed", "infected") for r in rows)
+
+    log = tmp_path / "worker.log"
+    assert _wait(settled, timeout=180), log.read_text()[-4000:]
+    for row in StoredFile.objects.filter(pk__in=list(expected)):
+        assert outcome(row) in expected[str(row.pk)].split("|"), (row.original_name,
+                                                                  row.processing_error)
+    assert worker.poll() is None  # alive
+    text = log.read_text()
+    assert "Traceback" not in text and "WorkerLostError" not in text, text[-4000:]
