@@ -8,6 +8,7 @@ TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUES)
 TASK_ROUTES = {
     "processing.run_pipeline": {"queue": "media"},
     "processing.regenerate_variants": {"queue": "media"},
+    "processing.link_preview": {"queue": "default"},
     "processing.scan": {"queue": "scan"},
     "processing.embed": {"queue": "embeddings"},
 }

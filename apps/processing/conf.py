@@ -52,6 +52,13 @@ DEFAULTS = {
     # SVGs are sanitised (never rasterised); larger or deeper ones are refused.
     "SVG_MAX_BYTES": 4 * 1024 * 1024,
     "SVG_MAX_DEPTH": 128,
+    # SSRF-safe URL fetcher (link previews, URL imports): docs/link-previews.md
+    "FETCH_TIMEOUT": 5.0,  # seconds for the whole fetch, all hops
+    "FETCH_MAX_BYTES": 2 * 1024 * 1024,  # body cap, counted after decompression
+    "FETCH_MAX_REDIRECTS": 3,
+    "FETCH_ALLOWED_NETWORKS": (),  # CIDRs reachable though not public (any port)
+    "FETCH_ALLOWED_PORTS": (80, 443),  # ports for public addresses; None: any
+    "FETCH_USER_AGENT": "media-platform-fetcher/0.1",
     # Served originals lose GPS position and device serial numbers (the camera, lens and
     # date taken stay in the database as extracted EXIF).
     "STRIP_PRIVATE_METADATA": True,

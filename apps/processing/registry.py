@@ -45,7 +45,21 @@ class Step:
     func: StepFunc
 
 
+@dataclass(frozen=True)
+class LinkModel:
+    """A model whose rows hold a URL and get its preview (media_library's saved links)."""
+
+    label: str
+    url_field: str = "url"
+    preview_field: str = "preview"  # a JSONField
+
+    @property
+    def model(self) -> type[models.Model]:
+        return apps.get_model(self.label)
+
+
 _MEDIA_MODELS: dict[str, MediaModel] = {}
+_LINK_MODELS: dict[str, LinkModel] = {}
 _STEPS: dict[str, Step] = {}
 
 
@@ -55,6 +69,20 @@ def register_media_model(label: str, *, file_field: str, steps: tuple[str, ...] 
     entry = MediaModel(label, file_field, tuple(steps), retention_days, purge, extra)
     _MEDIA_MODELS[label] = entry
     return entry
+
+
+def register_link_model(label: str, *, url_field: str = "url",
+                        preview_field: str = "preview") -> LinkModel:
+    entry = LinkModel(label, url_field, preview_field)
+    _LINK_MODELS[label] = entry
+    return entry
+
+
+def link_model(label: str) -> LinkModel:
+    try:
+        return _LINK_MODELS[label]
+    except KeyError:
+        raise LookupError(f"no link model {label!r} is registered") from None
 
 
 def register_step(name: str, func: StepFunc) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.processing import pipeline, registry, scanning, variants
+from apps.processing import pipeline, previews, registry, scanning, variants
 from apps.processing.conf import processing_settings
 from apps.processing.models import PurgeRun
 from apps.processing.taskbase import platform_task
@@ -61,6 +61,13 @@ def regenerate_variants(*, stored_file_id: str, spec_names: list[str] | None = N
     if stored is None or not is_servable(stored):
         return 0
     return len(variants.variants_generate(stored, spec_names=spec_names, force=force))
+
+
+@platform_task("processing.link_preview")
+def link_preview(*, label: str, pk: str) -> str:
+    """Fetch a saved link's preview (SSRF-safe) onto its row."""
+    preview = previews.link_preview_refresh(label=label, pk=pk)
+    return "gone" if preview is None else str(preview["status"])
 
 
 @platform_task("processing.sweep_stuck")

@@ -13,5 +13,6 @@ class TestAppConfig(AppConfig):
         from tests.testapp.steps import hold
 
         registry.register_step("test.hold", hold)
+        registry.register_link_model("testapp.Link")
         registry.register_media_model("testapp.Clip", file_field="stored_file",
                                       steps=("probe",), retention_days=30)

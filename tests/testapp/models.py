@@ -12,3 +12,11 @@ class Clip(SoftDeleteModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Link(TimeStampedModel):
+    url = models.URLField(max_length=2048)
+    preview = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.url
