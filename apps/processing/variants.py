@@ -33,7 +33,14 @@ from apps.processing.engines.variant_specs import (
     parse_specs,
 )
 from apps.storage.blobs import blob_store
-from apps.storage.models import MediaKind, ProcessingState, StoredFile, Variant, VariantKind
+from apps.storage.models import (
+    MediaKind,
+    ProcessingState,
+    ScanStatus,
+    StoredFile,
+    Variant,
+    VariantKind,
+)
 
 RASTER_KINDS = (MediaKind.IMAGE, MediaKind.GIF)
 
@@ -137,9 +144,15 @@ def stale_files(spec: VariantSpec) -> QuerySet[StoredFile]:
     complete = Q()
     for fmt in spec.formats:
         complete &= Q(Exists(fresh.filter(format=fmt.name)))
-    return (StoredFile.objects.filter(kind__in=RASTER_KINDS,
-                                      processing_state=ProcessingState.READY)
-            .exclude(complete).order_by("pk"))
+    return servable_images().exclude(complete).order_by("pk")
+
+
+def servable_images() -> QuerySet[StoredFile]:
+    """Processed raster files the scanner cleared and nobody quarantined: the only ones
+    a re-render may decode (as the regenerate_variants task checks with is_servable)."""
+    return StoredFile.objects.filter(kind__in=RASTER_KINDS,
+                                     processing_state=ProcessingState.READY,
+                                     scan_status=ScanStatus.CLEAN, is_quarantined=False)
 
 
 # -- operations (author_media: optimize, resize, crop) ----------------------------------

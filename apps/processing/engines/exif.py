@@ -65,19 +65,23 @@ def extract(image: Image.Image) -> dict[str, Any]:
 
 def _stripped_exif(raw: bytes) -> bytes | None:
     """``raw`` (TIFF-structured EXIF, optionally with the ``Exif\\0\\0`` header) without
-    its private tags, or None when it had none."""
+    its private tags, or None when it had none; empty when it cannot be read."""
     exif = Image.Exif()
-    exif.load(raw)
-    sub = exif.get_ifd(EXIF_IFD)
-    found = exif.get(GPS_IFD) is not None or any(t in exif for t in _PRIVATE_IN_IFD0) \
-        or any(t in sub for t in _PRIVATE_IN_EXIF_IFD)
-    if not found:
-        return None
-    for tag in (GPS_IFD, *_PRIVATE_IN_IFD0):
-        exif.pop(tag, None)
-    for tag in _PRIVATE_IN_EXIF_IFD:
-        sub.pop(tag, None)
-    data = exif.tobytes()
+    try:
+        exif.load(raw)
+        sub = exif.get_ifd(EXIF_IFD)
+        found = exif.get(GPS_IFD) is not None or any(t in exif for t in _PRIVATE_IN_IFD0) \
+            or any(t in sub for t in _PRIVATE_IN_EXIF_IFD)
+        if not found:
+            return None
+        for tag in (GPS_IFD, *_PRIVATE_IN_IFD0):
+            exif.pop(tag, None)
+        for tag in _PRIVATE_IN_EXIF_IFD:
+            sub.pop(tag, None)
+        data = exif.tobytes()
+    except (SyntaxError, struct.error, ValueError, TypeError, KeyError, IndexError,
+            OSError, EOFError):
+        return b""  # unreadable: it may hold anything, so the caller drops it whole
     return data if raw.startswith(b"Exif\0\0") else data[6:]
 
 
@@ -108,6 +112,8 @@ def _strip_jpeg(data: bytes) -> bytes | None:
             new = _stripped_exif(payload)
             if new is not None:
                 changed = True
+                if not new:
+                    continue
                 segment = b"\xff\xe1" + struct.pack(">H", len(new) + 2) + new
         elif marker == 0xE1 and payload.startswith(_XMP_JPEG) and _xmp_private(payload):
             changed = True
@@ -133,6 +139,8 @@ def _strip_png(data: bytes) -> bytes | None:
             new = _stripped_exif(body)
             if new is not None:
                 changed, chunk = True, _png_chunk(kind, new)
+                if not new:
+                    continue
         elif kind in (b"iTXt", b"tEXt", b"zTXt") and body.startswith(b"XML:com.adobe.xmp") \
                 and _xmp_private(body):
             changed = True
@@ -146,7 +154,7 @@ def _strip_png(data: bytes) -> bytes | None:
 def _strip_webp(data: bytes) -> bytes | None:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return None
-    chunks, pos, changed, drop_xmp = [], 12, False, False
+    chunks, pos, changed, drop_xmp, drop_exif = [], 12, False, False, False
     while pos + 8 <= len(data):
         kind, length = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
         body = data[pos + 8:pos + 8 + length]
@@ -155,6 +163,9 @@ def _strip_webp(data: bytes) -> bytes | None:
             new = _stripped_exif(body)
             if new is not None:
                 changed, body = True, new
+                if not new:
+                    changed = drop_exif = True
+                    continue
         elif kind == b"XMP " and _xmp_private(body):
             changed = drop_xmp = True
             continue
@@ -162,8 +173,9 @@ def _strip_webp(data: bytes) -> bytes | None:
     if not changed:
         return None
     for chunk in chunks:
-        if chunk[0] == b"VP8X" and drop_xmp:
-            chunk[1] = bytes([chunk[1][0] & ~0x04]) + chunk[1][1:]  # no XMP any more
+        if chunk[0] == b"VP8X" and chunk[1] and (drop_xmp or drop_exif):
+            flags = chunk[1][0] & ~(0x04 if drop_xmp else 0) & ~(0x08 if drop_exif else 0)
+            chunk[1] = bytes([flags]) + chunk[1][1:]  # no XMP / EXIF chunk any more
     payload = b"".join(k + struct.pack("<I", len(b)) + b + (b"\0" if len(b) & 1 else b"")
                        for k, b in chunks)
     return b"RIFF" + struct.pack("<I", len(payload) + 4) + b"WEBP" + payload

@@ -10,13 +10,14 @@ with a reason; nothing here crashes a worker.
 
 from __future__ import annotations
 
+import struct
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from apps.processing.engines import blurhash
 from apps.processing.errors import PermanentError
@@ -56,9 +57,20 @@ def _check_budget(width: int, height: int, frames: int, max_pixels: int,
         raise ProbeRefused(f"{frames} frames of {width}x{height} are over the animation budget")
 
 
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+            4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+            6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
 def colour_and_hash(image: Image.Image) -> tuple[str, str]:
+    orientation = orientation_of(image)
     image.draft("RGB", (64, 64))  # JPEG: decode at 1/2..1/8 scale; others: no-op
-    small = ImageOps.exif_transpose(image.convert("RGB"))
+    small = image.convert("RGB")
+    # Not exif_transpose(): it re-parses the copy's EXIF, and an unreadable
+    # block (which the JPEG plugin tolerates) would refuse a perfectly good image.
+    if orientation in _UPRIGHT:
+        small = small.transpose(_UPRIGHT[orientation])
     small.thumbnail((32, 32), reducing_gap=1.0)
     raw = small.tobytes()  # RGB, row-major
     pixels = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]
@@ -75,7 +87,8 @@ def refusing_bad_input() -> Iterator[None]:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise ProbeRefused(f"not an accepted image: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError,
+            IndexError, struct.error) as exc:  # libavif: RuntimeError; GIF: IndexError
         raise ProbeRefused(f"corrupt or truncated image: {exc}") from None
 
 

@@ -129,6 +129,9 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, bool]:
 
 
 def _plain_mode(image: Image.Image) -> Image.Image:
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        # 16-bit samples: scale to 8 bits (convert() would clip everything above 255)
+        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     wanted = "RGBA" if has_alpha else "RGB"
     return image if image.mode == wanted else image.convert(wanted)

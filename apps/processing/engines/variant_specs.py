@@ -72,7 +72,7 @@ class VariantSpec:
     def hash(self) -> str:
         """12 hex digits over the definition: part of every variant's storage key."""
         data = {"w": self.width, "h": self.height, "fit": self.fit, "kind": self.kind,
-                "formats": [[f.name, sorted(f.options)] for f in self.formats],
+                "formats": sorted([f.name, sorted(f.options)] for f in self.formats),
                 "animated": self.animated, "upscale": self.upscale, "v": self.version,
                 "resample": self.resample,
                 "crop": self.crop}
@@ -103,6 +103,13 @@ def _dimension(name: str, raw: Mapping[str, Any], key: str) -> int:
     return value
 
 
+def _version(name: str, raw: Mapping[str, Any]) -> int:
+    try:
+        return int(raw.get("version", 1))
+    except (TypeError, ValueError):
+        raise SpecError(f"{name}: 'version' must be a whole number") from None
+
+
 def parse_spec(name: str, raw: Mapping[str, Any]) -> VariantSpec:
     fit = raw.get("fit", "contain")
     if fit not in FITS:
@@ -115,7 +122,7 @@ def parse_spec(name: str, raw: Mapping[str, Any]) -> VariantSpec:
         fit=fit, formats=_formats(name, raw.get("formats", {"webp": {"quality": 80}})),
         kind=str(raw.get("kind", "thumbnail")), animated=bool(raw.get("animated", False)),
         upscale=bool(raw.get("upscale", False)), resample=resample,
-        version=int(raw.get("version", 1)))
+        version=_version(name, raw))
 
 
 def parse_specs(raw: Mapping[str, Mapping[str, Any]]) -> dict[str, VariantSpec]:

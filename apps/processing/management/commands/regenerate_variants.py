@@ -44,8 +44,7 @@ class Command(BaseCommand):
         for name in names:
             files = files | variants.stale_files(specs[name])
         if options["all"]:
-            files = StoredFile.objects.filter(kind__in=variants.RASTER_KINDS,
-                                              processing_state="ready")
+            files = variants.servable_images()
         total = files.count()
         done = failed = 0
         bar = tqdm(total=total, unit="file", disable=not options["progress"],
