@@ -20,14 +20,16 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-# Debian packages the test suite runs for real: redis-server and clamd.
+# Debian packages the test suite runs for real: redis-server and clamd (and clamdscan,
+# the baseline of the scan benchmark).
 system-deps:
-	@if ! command -v redis-server >/dev/null || ! command -v clamd >/dev/null; then \
+	@if ! command -v redis-server >/dev/null || ! command -v clamd >/dev/null \
+	    || ! command -v clamdscan >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      --no-install-recommends redis-server clamav-daemon >/dev/null; \
+	      --no-install-recommends redis-server clamav-daemon clamdscan >/dev/null; \
 	  else \
-	    echo "Install redis-server and clamav-daemon (clamd) first." >&2; exit 1; \
+	    echo "Install redis-server, clamav-daemon (clamd) and clamdscan first." >&2; exit 1; \
 	  fi; \
 	fi
 
@@ -45,7 +47,8 @@ test: $(STAMP) system-deps lint typecheck
 	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
-	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
+	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -191,8 +191,12 @@ def render_variants(source: IO[bytes], specs: Sequence[VariantSpec],
             display = _display_size(image.size, orientation)
             icc = image.info.get("icc_profile")
             animated = frame_count(image) > 1
-            out = _render_stills(_decode(image, specs, orientation), specs, orientation,
-                                 display, icc)
+            decoded = _decode(image, specs, orientation)
+            # Every resize first; for a still, the decoded pixels go before any encoding.
+            planned = _plan_stills(decoded, specs, orientation, display, icc)
+            if not animated:
+                image.close()  # frees the decoded pixels; the renderings hold their own
+            out = _encode_stills(planned, orientation)
             if animated:
                 out = _with_animations(out, image, specs, orientation, display, limits)
     return out
@@ -205,26 +209,67 @@ def render_from_image(image: Image.Image, specs: Sequence[VariantSpec]) -> list[
 
 def _render_stills(decoded: Image.Image, specs: Sequence[VariantSpec], orientation: int,
                    display: tuple[int, int], icc: bytes | None) -> list[Rendition]:
+    return _encode_stills(_plan_stills(decoded, specs, orientation, display, icc), orientation)
+
+
+BAND_ROWS = 128  # output rows per band of the first resize: see _resize_banded
+_BANDED_MODES = ("RGB", "RGBA", "L", "LA", "CMYK")  # 8-bit, no palette: paste is exact
+
+
+def _resize_banded(image: Image.Image, size: tuple[int, int],
+                   resample: Image.Resampling) -> Image.Image:
+    """``image.resize(size, resample)`` in bands of output rows: the same pixels (the
+    filter reads outside each band's box, clipped to the image, not to the box), but
+    Pillow's horizontal-pass intermediate is a band's, not the whole image's (width x
+    source height: half the decoded image's size for a 2x reduction)."""
+    if (image.mode not in _BANDED_MODES or image.width / size[0] >= REDUCING_GAP
+            or image.height / size[1] >= REDUCING_GAP):  # reduce() shrinks it first anyway
+        return image.resize(size, resample, reducing_gap=REDUCING_GAP)
+    out = Image.new(image.mode, size)
+    scale = image.height / size[1]
+    for top in range(0, size[1], BAND_ROWS):
+        bottom = min(top + BAND_ROWS, size[1])
+        out.paste(image.resize((size[0], bottom - top), resample,
+                               box=(0, top * scale, image.width, bottom * scale)), (0, top))
+    return out
+
+
+_Planned = tuple[VariantSpec, Image.Image, bool] | list[Rendition]
+
+
+def _plan_stills(decoded: Image.Image, specs: Sequence[VariantSpec], orientation: int,
+                 display: tuple[int, int], icc: bytes | None) -> list[_Planned]:
+    """Every resize (and crop) the specs need, largest first, before any encoding."""
     ordered = sorted(specs, key=lambda s: _spec_scale(s, display), reverse=True)
     bases: list[Image.Image] = []  # uncropped renderings, in stored orientation, sRGB
     tagged = False
-    out = []
+    planned: list[_Planned] = []
     for spec in ordered:
         if spec.crop is not None:
-            out.extend(_render_crop(decoded, spec, orientation, display, icc))
+            planned.append(_render_crop(decoded, spec, orientation, display, icc))
             continue
         size = _output_size(spec, *display)
         stored_size = _display_size(size, orientation)
         source = next((b for b in reversed(bases)
                        if b.width >= stored_size[0] and b.height >= stored_size[1]), None)
         if source is None:
-            resized = decoded.resize(stored_size, _FILTERS[spec.resample],
-                                     reducing_gap=REDUCING_GAP)
+            resized = _resize_banded(decoded, stored_size, _FILTERS[spec.resample])
             resized, tagged = _to_srgb(resized, icc)
         else:
             resized = source.resize(stored_size, _FILTERS[spec.resample],
                                     reducing_gap=REDUCING_GAP)
         bases.append(resized)
+        planned.append((spec, resized, tagged))
+    return planned
+
+
+def _encode_stills(planned: list[_Planned], orientation: int) -> list[Rendition]:
+    out: list[Rendition] = []
+    for item in planned:
+        if isinstance(item, list):  # a crop, already rendered
+            out.extend(item)
+            continue
+        spec, resized, tagged = item
         upright = _orient(resized, orientation)
         box = _cover_box(spec, upright.size)
         final = upright.crop(box) if box else upright

@@ -286,15 +286,28 @@ def decode_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 @pytest.fixture
 def resize_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[int, int], tuple[int, int],
                                                                Any]]:
+    """Every resize as (source size, target size, filter); a banded resize counts once."""
     calls: list[tuple[tuple[int, int], tuple[int, int], Any]] = []
     original: Callable[..., Image.Image] = Image.Image.resize
+    original_banded = render._resize_banded
+    inside_band = [False]
 
     def spy(self: Image.Image, size: Any, resample: Any = None, *args: Any,
             **kwargs: Any) -> Image.Image:
-        calls.append((self.size, tuple(size), resample))
+        if not inside_band[0]:
+            calls.append((self.size, tuple(size), resample))
         return original(self, size, resample, *args, **kwargs)
 
+    def banded(image: Image.Image, size: tuple[int, int], resample: Any) -> Image.Image:
+        calls.append((image.size, tuple(size), resample))
+        inside_band[0] = True
+        try:
+            return original_banded(image, size, resample)
+        finally:
+            inside_band[0] = False
+
     monkeypatch.setattr(Image.Image, "resize", spy)
+    monkeypatch.setattr(render, "_resize_banded", banded)
     return calls
 
 
