@@ -9,7 +9,7 @@ DEFAULTS = {
     "MAX_RETRIES": 8,
     "RETRY_BACKOFF_MAX": 600,
     # Steps run for a file when its app registered none.
-    "DEFAULT_STEPS": ("probe", "sanitize", "metadata", "variants"),
+    "DEFAULT_STEPS": ("probe", "sanitize", "metadata", "variants", "embed"),
     # Days a soft-deleted row stays in a recycle bin when its app does not say.
     "DEFAULT_RETENTION_DAYS": 30,
     # Socket timeout for clamd, seconds.
@@ -59,6 +59,19 @@ DEFAULTS = {
     "FETCH_ALLOWED_NETWORKS": (),  # CIDRs reachable though not public (any port)
     "FETCH_ALLOWED_PORTS": (80, 443),  # ports for public addresses; None: any
     "FETCH_USER_AGENT": "media-platform-fetcher/0.1",
+    # CLIP embeddings (docs/clip.md); the model folder is CLIP_MODEL_DIR (environment).
+    "CLIP_BACKEND": "onnx",  # onnx | open_clip (needs torch + torchvision + open-clip-torch)
+    "CLIP_BATCH_SIZE": 16,
+    "CLIP_THREADS": 0,  # ONNX Runtime intra-op threads; 0: one per core
+    "CLIP_QUANTIZED": False,  # INT8 dynamic quantisation (~3x faster on CPU)
+    "CLIP_CACHE_DIR": "",  # where the quantised model is kept; empty: under VAR_DIR
+    "CLIP_MODEL_NAME": "",  # recorded with each embedding; empty: the folder's name
+    "CLIP_JPEG_DRAFT": True,  # decode JPEGs at the smallest DCT scale >= 224 px
+    "CLIP_DECODE_THREADS": 2,  # decode the next batch while the model runs
+    "CLIP_ENQUEUE_CHUNK": 64,  # ids per processing.embed message
+    "CLIP_OPEN_CLIP_ARCH": "ViT-B-32",
+    "CLIP_OPEN_CLIP_PRETRAINED": "openai",
+    "CLIP_DEVICE": "",  # open_clip: cuda | cpu; empty: cuda when available
     # Served originals lose GPS position and device serial numbers (the camera, lens and
     # date taken stay in the database as extracted EXIF).
     "STRIP_PRIVATE_METADATA": True,

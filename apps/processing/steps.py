@@ -1,7 +1,8 @@
 """Built-in pipeline steps, registered by name for feature apps to list.
 
 Each step looks at the file's kind and does nothing for kinds it does not handle, so
-one list (``DEFAULT_STEPS``: probe, sanitize, metadata, variants) serves every upload.
+one list (``DEFAULT_STEPS``: probe, sanitize, metadata, variants, embed) serves every
+upload.
 A step raises a PermanentError (the file ends ``failed`` with the reason) for input it
 refuses, and lets transient errors (storage, database) propagate for a retry.
 """
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from apps.processing import registry, variants
 from apps.processing.conf import processing_settings
+from apps.processing.embeddings import enqueue_embedding
 from apps.processing.engines import exif, svg, video
 from apps.processing.engines.probe import (
     colour_and_hash,
@@ -135,7 +137,17 @@ def _poster(stored: StoredFile) -> None:
     _save(stored, dominant_color=colour, blurhash=placeholder)
 
 
+def embed(stored: StoredFile) -> None:
+    """Queue the CLIP embedding (written by the worker on the ``embeddings`` queue, in
+    batches there); with no model configured the step records ``disabled`` and passes."""
+    if stored.kind not in RASTER:
+        return
+    if enqueue_embedding([stored.pk]) == 0:
+        _save(stored, {**stored.meta, "embedding": "disabled"})
+
+
 registry.register_step("probe", probe)
 registry.register_step("sanitize", sanitize)
 registry.register_step("metadata", metadata)
 registry.register_step("variants", make_variants)
+registry.register_step("embed", embed)

@@ -10,11 +10,14 @@ from django.utils import timezone
 
 from apps.processing import pipeline, previews, registry, scanning, variants
 from apps.processing.conf import processing_settings
+from apps.processing.embeddings import embed_files
 from apps.processing.models import PurgeRun
 from apps.processing.taskbase import platform_task
 from apps.storage import quota
 from apps.storage.blobs import blob_store, is_servable
 from apps.storage.models import ProcessingState, ScanStatus, StoredFile
+
+__all__ = ["embed_files"]  # processing.embed lives with its service; imported to register
 
 logger = logging.getLogger(__name__)
 

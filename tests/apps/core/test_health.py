@@ -48,9 +48,14 @@ def test_unreachable_clamd_is_unavailable_but_still_200(client: Client, settings
 
 def test_clip_model_dir_without_model_is_unavailable(client: Client, settings: Any,
                                                      tmp_path: Any) -> None:
+    from tests.apps.processing.clip_model import build_tiny_clip
+
     settings.CLIP_MODEL_DIR = str(tmp_path)
     assert client.get("/healthz").json()["checks"]["clip"]["status"] == UNAVAILABLE
     (tmp_path / "clip-vit-b32.onnx").write_bytes(b"not really a model")
+    assert client.get("/healthz").json()["checks"]["clip"]["status"] == UNAVAILABLE
+    model = build_tiny_clip(tmp_path / "tiny")
+    settings.CLIP_MODEL_DIR = str(model.root)
     assert client.get("/healthz").json()["checks"]["clip"]["status"] == "ok"
 
 

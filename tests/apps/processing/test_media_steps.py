@@ -96,3 +96,29 @@ def test_svg_with_an_entity_fails_and_stays_unserved(user: Any) -> None:
     assert stored.processing_error.startswith("sanitize:")
     with pytest.raises(BlobNotFound):
         blob_store.signed_url(stored)
+
+
+def test_images_are_embedded_after_processing(user: Any, settings: Any, tmp_path: Any,
+                                              django_capture_on_commit_callbacks: Any) -> None:
+    from apps.processing.models import Embedding
+    from tests.apps.processing.clip_model import build_tiny_clip
+    from tests.apps.processing.images import image_bytes
+
+    settings.CLIP_MODEL_DIR = str(build_tiny_clip(tmp_path / "clip").root)
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = processed(image_bytes("JPEG", (300, 200)), user, "a.jpg")
+    assert stored.processing_state == ProcessingState.READY
+    embedding = Embedding.objects.get(stored_file=stored)
+    assert len(embedding.vector) == 512
+    assert abs(sum(float(x) ** 2 for x in embedding.vector) - 1.0) < 1e-3
+
+
+def test_without_a_model_the_embed_step_is_disabled_not_failed(user: Any, settings: Any) -> None:
+    from apps.processing.models import Embedding
+    from tests.apps.processing.images import image_bytes
+
+    settings.CLIP_MODEL_DIR = ""
+    stored = processed(image_bytes("PNG"), user, "a.png")
+    assert stored.processing_state == ProcessingState.READY
+    assert stored.meta["embedding"] == "disabled" and "embed" in stored.meta["steps_done"]
+    assert not Embedding.objects.filter(stored_file=stored).exists()
