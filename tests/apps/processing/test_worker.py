@@ -108,7 +108,7 @@ def test_worker_runs_the_pipeline_after_commit(worker: subprocess.Popen[bytes], 
                  == ProcessingState.READY, timeout=90)
     assert done, (tmp_path / "worker.log").read_text()[-3000:]
     probed = StoredFile.objects.get(pk=stored.pk)
-    assert probed.meta["steps_done"] == ["probe", "sanitize", "metadata", "variants"]
+    assert probed.meta["steps_done"] == ["probe", "sanitize", "metadata", "variants", "embed"]
     assert (probed.width, probed.height, probed.frame_count) == (16, 16, 2)
     made = set(probed.variants.values_list("spec", "format"))
     assert made == {("thumb-256", "webp"), ("thumb-256", "avif"), ("preview-1024", "webp")}
