@@ -44,7 +44,8 @@ typecheck: $(STAMP)
 	DATABASE_URL=postgresql://unused/unused $(BIN)/mypy .
 
 test: $(STAMP) system-deps lint typecheck
-	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	TEST_PYTHON=$(BIN)/python PYTEST_WORKERS=$(PYTEST_WORKERS) \
+	  $(BIN)/python scripts/test_services.py -- scripts/run_tests.sh $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'

@@ -21,9 +21,9 @@ from config.celery import app
 from tests.apps.processing.images import animated_gif
 
 ROOT = Path(__file__).resolve().parents[3]
-# One xdist process runs these: two real workers on the same Redis queues would take
-# each other's messages (and each other's databases are not theirs).
-pytestmark = pytest.mark.xdist_group("real-celery-worker")
+# These run serially, after the parallel run (scripts/run_tests.sh): two real workers on
+# the same Redis queues would take each other's messages.
+pytestmark = pytest.mark.real_worker
 
 
 def _database_url() -> str:
