@@ -53,23 +53,6 @@ logger = logging.getLogger(__name__)
 OK, DISABLED, UNAVAILABLE = "ok", "disabled", "unavailable"
 EMBEDDABLE_KINDS = (MediaKind.IMAGE, MediaKind.GIF)
 
-# Defaults of the CLIP knobs in settings.PROCESSING, until apps/processing/conf.py lists
-# them (clip_setting prefers conf.py's DEFAULTS as soon as a key is there).
-CLIP_DEFAULTS: dict[str, Any] = {
-    "CLIP_BACKEND": "onnx",  # or "open_clip" (needs open-clip-torch + torch)
-    "CLIP_BATCH_SIZE": 16,  # images per encoder run and per INSERT
-    "CLIP_THREADS": 0,  # ONNX Runtime intra-op threads; 0: one per physical core
-    "CLIP_QUANTIZED": False,  # INT8 dynamic quantisation of both encoders (needs onnx)
-    "CLIP_CACHE_DIR": "",  # where INT8 copies go; "": VAR_DIR/clip
-    "CLIP_MODEL_NAME": "",  # recorded in Embedding.model; "": the model folder's name
-    "CLIP_JPEG_DRAFT": True,  # decode JPEGs at the smallest DCT scale >= the input size
-    "CLIP_DECODE_THREADS": 2,  # decode the next batch during inference; 1: in turn
-    "CLIP_ENQUEUE_CHUNK": 64,  # file ids per processing.embed message
-    "CLIP_OPEN_CLIP_ARCH": "ViT-B-32",  # open_clip backend only
-    "CLIP_OPEN_CLIP_PRETRAINED": "openai",  # open_clip tag or checkpoint path
-    "CLIP_DEVICE": "",  # open_clip backend: "" = cuda if available, else cpu
-}
-
 T = TypeVar("T")
 
 
@@ -80,12 +63,8 @@ class ClipDisabled(Exception):
 # -- settings and the engine ---------------------------------------------------------
 
 def clip_setting(key: str) -> Any:
-    """``settings.PROCESSING[key]``, else conf.py's default if it has one, else ours."""
-    try:
-        return getattr(processing_settings, key)
-    except AttributeError:
-        overrides = getattr(settings, "PROCESSING", None) or {}
-        return overrides.get(key, CLIP_DEFAULTS[key])
+    """A ``CLIP_*`` knob: ``settings.PROCESSING[key]``, else conf.py's default."""
+    return getattr(processing_settings, key)
 
 
 def clip_enabled() -> bool:

@@ -19,7 +19,6 @@ from apps.processing.embeddings import enqueue_embedding
 from apps.processing.engines import exif, svg, video
 from apps.processing.engines.probe import (
     colour_and_hash,
-    open_checked,
     probe_image,
     refusing_bad_input,
 )
@@ -96,9 +95,7 @@ def metadata(stored: StoredFile) -> None:
         return
     limits = variants.render_limits()
     with blob_store.open(stored) as handle, refusing_bad_input():
-        image = open_checked(handle, allowed_formats=limits.allowed_formats,
-                             max_pixels=limits.max_pixels,
-                             max_animation_pixels=limits.max_animation_pixels)
+        image = limits.open(handle)
         with image:
             facts, fmt = exif.extract(image), str(image.format)
     _save(stored, {**stored.meta, "exif": facts})

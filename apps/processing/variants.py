@@ -16,7 +16,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.core.errors import DomainError
 from apps.processing.conf import processing_settings
-from apps.processing.engines.probe import open_checked, refusing_bad_input
+from apps.processing.engines.probe import refusing_bad_input
 from apps.processing.engines.render import (
     Limits,
     Rendition,
@@ -244,9 +244,7 @@ def image_optimize(*, stored: StoredFile) -> Optimized:
         raise NotAnImage()
     with blob_store.open(stored) as handle, refusing_bad_input():
         limits = render_limits()
-        image = open_checked(handle, allowed_formats=limits.allowed_formats,
-                             max_pixels=limits.max_pixels,
-                             max_animation_pixels=limits.max_animation_pixels)
+        image = limits.open(handle)
         with image:
             fmt = _OPTIMIZE.get(str(image.format))
             if fmt is None or getattr(image, "n_frames", 1) > 1:

@@ -63,14 +63,18 @@ _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
             8: Image.Transpose.ROTATE_90}
 
 
+def upright(image: Image.Image, orientation: int) -> Image.Image:
+    """The image as displayed, given its EXIF orientation (1-8)."""
+    method = _UPRIGHT.get(orientation)
+    return image.transpose(method) if method is not None else image
+
+
 def colour_and_hash(image: Image.Image) -> tuple[str, str]:
     orientation = orientation_of(image)
     image.draft("RGB", (64, 64))  # JPEG: decode at 1/2..1/8 scale; others: no-op
-    small = image.convert("RGB")
     # Not exif_transpose(): it re-parses the copy's EXIF, and an unreadable
     # block (which the JPEG plugin tolerates) would refuse a perfectly good image.
-    if orientation in _UPRIGHT:
-        small = small.transpose(_UPRIGHT[orientation])
+    small = upright(image.convert("RGB"), orientation)
     small.thumbnail((32, 32), reducing_gap=1.0)
     raw = small.tobytes()  # RGB, row-major
     pixels = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]

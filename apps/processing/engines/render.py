@@ -29,13 +29,10 @@ from apps.processing.engines.probe import (
     open_checked,
     orientation_of,
     refusing_bad_input,
+    upright,
 )
 from apps.processing.engines.variant_specs import OutputFormat, VariantSpec
 
-_TRANSPOSE = {2: [Image.Transpose.FLIP_LEFT_RIGHT], 3: [Image.Transpose.ROTATE_180],
-              4: [Image.Transpose.FLIP_TOP_BOTTOM], 5: [Image.Transpose.TRANSPOSE],
-              6: [Image.Transpose.ROTATE_270], 7: [Image.Transpose.TRANSVERSE],
-              8: [Image.Transpose.ROTATE_90]}
 _SWAPS = (5, 6, 7, 8)
 REDUCING_GAP = 3.0  # reduce() by whole factors while >= 3x the target, filter the rest
 _FILTERS = {"hamming": Image.Resampling.HAMMING, "bilinear": Image.Resampling.BILINEAR,
@@ -49,6 +46,13 @@ class Limits:
     max_animation_pixels: int
     animated_max_frames: int = 100
     animated_max_pixels: int = 16_000_000  # frames x width x height of one animated output
+
+    def open(self, source: IO[bytes]) -> Image.Image:
+        """Open ``source`` with the format allow-list and budgets (no pixels decoded);
+        call inside ``refusing_bad_input()``."""
+        return open_checked(source, allowed_formats=self.allowed_formats,
+                            max_pixels=self.max_pixels,
+                            max_animation_pixels=self.max_animation_pixels)
 
 
 @dataclass(frozen=True)
@@ -137,15 +141,9 @@ def _plain_mode(image: Image.Image) -> Image.Image:
     return image if image.mode == wanted else image.convert(wanted)
 
 
-def _orient(image: Image.Image, orientation: int) -> Image.Image:
-    for method in _TRANSPOSE.get(orientation, []):
-        image = image.transpose(method)
-    return image
-
-
 def upright_srgb(image: Image.Image) -> tuple[Image.Image, bool]:
     """The whole image, upright and in sRGB (for full-size re-encodes such as optimize)."""
-    return _to_srgb(_orient(image, orientation_of(image)), image.info.get("icc_profile"))
+    return _to_srgb(upright(image, orientation_of(image)), image.info.get("icc_profile"))
 
 
 def encode(image: Image.Image, fmt: OutputFormat, *, with_srgb_profile: bool) -> bytes:
@@ -183,9 +181,7 @@ def render_variants(source: IO[bytes], specs: Sequence[VariantSpec],
     if not specs:
         return []
     with refusing_bad_input():
-        image = open_checked(source, allowed_formats=limits.allowed_formats,
-                             max_pixels=limits.max_pixels,
-                             max_animation_pixels=limits.max_animation_pixels)
+        image = limits.open(source)
         with image:
             orientation = orientation_of(image)
             display = _display_size(image.size, orientation)
@@ -270,9 +266,9 @@ def _encode_stills(planned: list[_Planned], orientation: int) -> list[Rendition]
             out.extend(item)
             continue
         spec, resized, tagged = item
-        upright = _orient(resized, orientation)
-        box = _cover_box(spec, upright.size)
-        final = upright.crop(box) if box else upright
+        oriented = upright(resized, orientation)
+        box = _cover_box(spec, oriented.size)
+        final = oriented.crop(box) if box else oriented
         for fmt in spec.formats:
             out.append(Rendition(spec, fmt, encode(final, fmt, with_srgb_profile=tagged),
                                  final.width, final.height))
@@ -284,11 +280,11 @@ def _render_crop(decoded: Image.Image, spec: VariantSpec, orientation: int,
     """A region of the upright image (display pixels), scaled like any spec."""
     assert spec.crop is not None
     x, y, width, height = spec.crop
-    upright = _orient(decoded, orientation)
-    ratio = upright.width / display[0]  # < 1 after a draft decode
+    oriented = upright(decoded, orientation)
+    ratio = oriented.width / display[0]  # < 1 after a draft decode
     box = (x * ratio, y * ratio, (x + width) * ratio, (y + height) * ratio)
     size = _output_size(spec, width, height)
-    region = upright.resize(size, _FILTERS[spec.resample], box=box, reducing_gap=REDUCING_GAP)
+    region = oriented.resize(size, _FILTERS[spec.resample], box=box, reducing_gap=REDUCING_GAP)
     region, tagged = _to_srgb(region, icc)
     cover = _cover_box(spec, region.size)
     final = region.crop(cover) if cover else region
@@ -320,7 +316,7 @@ def _animated_webp(image: Image.Image, spec: VariantSpec, fmt: OutputFormat, ori
         frame = image.convert("RGBA").resize(_display_size(size, orientation),
                                              _FILTERS[spec.resample],
                                              reducing_gap=REDUCING_GAP)
-        frame = _orient(frame, orientation)
+        frame = upright(frame, orientation)
         box = _cover_box(spec, frame.size)
         frames.append(frame.crop(box) if box else frame)
         durations.append(int(image.info.get("duration", 100) or 100))
