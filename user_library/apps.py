@@ -1,3 +1,4 @@
+"""The user's library of generated images and videos (spec user_library.md)."""
 from django.apps import AppConfig
 
 
@@ -8,3 +9,13 @@ class UserLibraryConfig(AppConfig):
     error_dialect = "success"
     # Paths this app owns, so errors for unknown URLs under them use its dialect too.
     url_prefixes = ("/api/library",)
+
+    def ready(self) -> None:
+        from apps.processing import registry
+        from apps.storage import quota
+        from user_library.conf import QUOTA_BUCKET, user_library_settings
+
+        quota.register_bucket(QUOTA_BUCKET,
+                              default_limit=lambda: int(user_library_settings.QUOTA_BYTES))
+        registry.register_media_model("user_library.LibraryItem", file_field="stored_file",
+                                      steps=tuple(user_library_settings.STEPS))

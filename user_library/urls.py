@@ -1,5 +1,15 @@
-"""URLs of user_library; mounted by config/urls.py. Endpoints arrive with the app's issue."""
+"""URLs of user_library, mounted under ``/api/`` by config/urls.py.
 
-from django.urls import URLPattern, URLResolver
+``batch`` and ``usage`` come before ``<item_id>`` so they are never taken for an id.
+"""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import path
+
+from user_library import views
+
+urlpatterns = [
+    path("library", views.LibraryListView.as_view(), name="library-list"),
+    path("library/batch", views.LibraryBatchDeleteView.as_view(), name="library-batch"),
+    path("library/usage", views.LibraryUsageView.as_view(), name="library-usage"),
+    path("library/<str:item_id>", views.LibraryItemView.as_view(), name="library-item"),
+]

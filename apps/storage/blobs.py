@@ -16,9 +16,10 @@ import hashlib
 import logging
 import posixpath
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 from urllib.parse import quote
+from uuid import UUID
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
@@ -44,6 +45,7 @@ from apps.storage.streams import HashingReader, TooLarge
 logger = logging.getLogger(__name__)
 
 Source = IO[bytes] | Iterable[bytes] | bytes
+KeyBuilder = Callable[[UUID, str], str]  # (file id, extension with its dot) -> storage key
 
 
 class BlobStore:
@@ -72,23 +74,33 @@ class BlobStore:
         declared_size: int | None = None,
         allowed_kinds: Sequence[str] | None = None,
         meta: dict[str, Any] | None = None,
+        quota_bucket: str = "",
+        key_for: KeyBuilder | None = None,
+        attach: Callable[[StoredFile], object] | None = None,
     ) -> StoredFile:
         """Stream ``stream`` into storage and record it as a StoredFile of ``owner``.
 
         With ``declared_size`` the quota is reserved before any byte is read, and the
-        stream may not exceed it. Raises UploadTooLarge, QuotaExceeded, UnsupportedType,
-        TypeMismatch or EmptyUpload; on any error nothing is left in storage or the DB.
+        stream may not exceed it. The bytes are charged to the owner's ``quota_bucket``.
+        ``key_for(file_id, extension)`` names the object (a feature's documented layout)
+        instead of the platform's ``<scope>/<yyyy>/<mm>/<id><ext>``. ``attach(stored)``
+        runs inside the transaction that inserts the StoredFile — the feature row that
+        holds it commits with it or not at all. Raises UploadTooLarge, QuotaExceeded,
+        UnsupportedType, TypeMismatch or EmptyUpload (or what ``attach`` raises); on any
+        error nothing is left in storage or the DB.
         """
         ceiling = int(storage_settings.MAX_UPLOAD_SIZE)
         limit = min(x for x in (max_size, declared_size, ceiling) if x is not None)
         if declared_size is not None and declared_size > limit:
             raise UploadTooLarge(f"The file is larger than {limit} bytes.")
-        reservation = (quota.quota_reserve(owner=owner, nbytes=declared_size)
+        reservation = (quota.quota_reserve(owner=owner, nbytes=declared_size,
+                                           bucket=quota_bucket)
                        if declared_size is not None else None)
         try:
             return self._put(stream, owner=owner, name=name, declared_type=declared_type,
                              limit=limit, allowed_kinds=allowed_kinds, meta=meta or {},
-                             reservation=reservation)
+                             reservation=reservation, bucket=quota_bucket,
+                             key_for=key_for, attach=attach)
         except BaseException:
             if reservation is not None:
                 quota.quota_reservation_release(reservation=reservation)
@@ -96,7 +108,9 @@ class BlobStore:
 
     def _put(self, stream: Source, *, owner: quota.Owner, name: str | None,
              declared_type: str | None, limit: int, allowed_kinds: Sequence[str] | None,
-             meta: dict[str, Any], reservation: Any) -> StoredFile:
+             meta: dict[str, Any], reservation: Any, bucket: str,
+             key_for: KeyBuilder | None, attach: Callable[[StoredFile], object] | None,
+             ) -> StoredFile:
         reader = HashingReader(stream, max_size=limit,
                                chunk_size=int(storage_settings.CHUNK_SIZE))
         head = reader.peek_head(SNIFF_BYTES)
@@ -110,8 +124,9 @@ class BlobStore:
         if why:
             raise TypeMismatch(f"The file's content does not match its name or type: {why}.")
         file_id = uuid7()
-        key = storage_key(scope=quota.owner_scope(owner), file_id=file_id,
-                          extension=sniffed.extension)
+        key = (key_for(file_id, sniffed.extension) if key_for else
+               storage_key(scope=quota.owner_scope(owner), file_id=file_id,
+                           extension=sniffed.extension))
         reader.content_type = sniffed.mime_type
         reader.name = key
         try:
@@ -125,11 +140,16 @@ class BlobStore:
         try:
             with transaction.atomic():
                 quota.quota_charge(owner=owner, nbytes=reader.size, kind=sniffed.kind,
-                                   reservation=reservation)
-                return StoredFile.objects.create(
-                    id=file_id, key=key, original_name=sanitize_name(name), size=reader.size,
+                                   reservation=reservation, bucket=bucket)
+                stored = StoredFile.objects.create(
+                    id=file_id, key=key, size=reader.size,
+                    original_name=sanitize_name(name or (posixpath.basename(key) if key_for
+                                                         else None)),
                     sha256=reader.sha256, mime_type=sniffed.mime_type, kind=sniffed.kind,
-                    meta=meta, **quota.owner_fields(owner))
+                    meta=meta, quota_bucket=bucket, **quota.owner_fields(owner))
+                if attach is not None:
+                    attach(stored)
+                return stored
         except BaseException:
             self._discard(key)
             raise
@@ -183,9 +203,9 @@ class BlobStore:
         change in one transaction, so a crash leaves either version whole.
         """
         digest = hashlib.sha256(data).hexdigest()
-        key = storage_key(scope=quota.owner_scope(stored.owner), file_id=uuid7(),  # type: ignore[arg-type]
-                          extension=posixpath.splitext(stored.key)[1])
-        key = self.storage.save(key, ContentFile(data))
+        # beside the old key: a feature's documented layout (user-media/<user>/) holds
+        directory, extension = posixpath.dirname(stored.key), posixpath.splitext(stored.key)[1]
+        key = self.storage.save(f"{directory}/{uuid7().hex}{extension}", ContentFile(data))
         try:
             with transaction.atomic():
                 locked = StoredFile.objects.select_for_update().get(pk=stored.pk)
@@ -270,23 +290,43 @@ class BlobStore:
         Only files the scanner cleared get one: anything pending, scanning, in error,
         infected or quarantined raises BlobNotFound (callers show it as pending/hidden).
         """
-        if disposition not in ("inline", "attachment"):
-            raise ValueError("disposition is 'inline' or 'attachment'")
+        sign = self.url_signer(ttl=ttl, disposition=disposition)
         stored = obj.stored_file if isinstance(obj, Variant) else obj
         if not is_servable(stored):
             raise BlobNotFound()
-        ttl = int(ttl if ttl is not None else storage_settings.SIGNED_URL_TTL)
-        filename = download_name(stored, obj)
-        if self.is_local:
-            grant = FileGrant(stored.id, obj.id if isinstance(obj, Variant) else None,
-                              int(time.time()) + ttl, disposition)
-            token = make_token(grant)
-            return reverse("storage-serve", kwargs={"token": token, "filename": filename})
-        parameters = {
-            "ResponseContentDisposition": content_disposition(disposition, filename),
-            "ResponseContentType": obj.mime_type,
-        }
-        return str(self.storage.url(obj.key, parameters=parameters, expire=ttl))  # type: ignore[call-arg]
+        return sign(file_id=stored.id, variant_id=obj.id if isinstance(obj, Variant) else None,
+                    key=obj.key, mime_type=obj.mime_type, filename=download_name(stored, obj))
+
+    def url_signer(self, *, ttl: int | None = None, disposition: str = "inline") -> UrlSigner:
+        """A signer for many URLs of one expiry: a list page signs dozens, and the route
+        and expiry are worked out once. The caller has checked ``is_servable``."""
+        return UrlSigner(self, ttl=int(ttl if ttl is not None else storage_settings.SIGNED_URL_TTL),
+                         disposition=disposition)
+
+
+class UrlSigner:
+    def __init__(self, store: BlobStore, *, ttl: int, disposition: str) -> None:
+        if disposition not in ("inline", "attachment"):
+            raise ValueError("disposition is 'inline' or 'attachment'")
+        self._store, self._ttl, self._disposition = store, ttl, disposition
+        self._expires = int(time.time()) + ttl
+        self._local = store.is_local
+        if self._local:  # "/files/<token>/<filename>": the route reversed once
+            self._prefix = reverse("storage-serve", kwargs={"token": "T", "filename": "F"})[:-3]
+
+    def __call__(self, *, file_id: UUID, variant_id: UUID | None, key: str, mime_type: str,
+                 filename: str) -> str:
+        if self._local:
+            token = make_token(FileGrant(file_id, variant_id, self._expires, self._disposition))
+            return f"{self._prefix}{token}/{quote(filename, safe=_PATH_SAFE)}"
+        parameters = {"ResponseContentDisposition": content_disposition(self._disposition,
+                                                                        filename),
+                      "ResponseContentType": mime_type}
+        return str(self._store.storage.url(key, parameters=parameters,  # type: ignore[call-arg]
+                                           expire=self._ttl))
+
+
+_PATH_SAFE = "!$&'()*+,;=~:@"  # what reverse() leaves unquoted in a path segment
 
 
 SANITIZED_FLAG = "sanitized"  # meta key the processing sets once an SVG is made safe
@@ -303,9 +343,12 @@ def is_servable(stored: StoredFile) -> bool:
 
 def download_name(stored: StoredFile, obj: StoredFile | Variant) -> str:
     if isinstance(obj, Variant):
-        stem = stored.original_name.rsplit(".", 1)[0]
-        return f"{stem}-{obj.kind}.{obj.format}"
+        return variant_download_name(stored.original_name, obj.kind, obj.format)
     return stored.original_name
+
+
+def variant_download_name(original_name: str, kind: str, format: str) -> str:
+    return f"{original_name.rsplit('.', 1)[0]}-{kind}.{format}"
 
 
 def content_disposition(disposition: str, filename: str) -> str:

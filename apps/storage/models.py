@@ -62,6 +62,8 @@ class StoredFile(models.Model):
     scanned_at = models.DateTimeField(null=True, blank=True)
     scan_result = models.CharField(max_length=255, blank=True)
     is_quarantined = models.BooleanField(default=False)
+    quota_bucket = models.CharField(max_length=32, blank=True, default="",
+                                    help_text="The owner's quota this file is charged to.")
     processing_state = models.CharField(max_length=12, choices=ProcessingState.choices,
                                         default=ProcessingState.PENDING)
     processing_error = models.CharField(max_length=500, blank=True)
@@ -84,6 +86,10 @@ class StoredFile(models.Model):
             models.Index(fields=["scan_status", "state_changed_at"],
                          name="storedfile_scan_changed",
                          condition=Q(scan_status__in=["PENDING", "SCANNING", "ERROR"])),
+            # quarantined files are few: counting an owner's is cheap, for exact totals
+            models.Index(fields=["owner_user", "quota_bucket", "kind"],
+                         name="storedfile_user_quarantined",
+                         condition=Q(is_quarantined=True)),
         ]
 
     def __str__(self) -> str:
@@ -142,10 +148,14 @@ class QuotaLedger(models.Model):
     ``reserved_bytes`` holds space for uploads in flight (QuotaReservation rows).
     """
 
-    owner_user = models.OneToOneField("accounts.User", null=True, blank=True,
-                                      on_delete=models.CASCADE, related_name="quota")
-    owner_workspace = models.OneToOneField("accounts.Workspace", null=True, blank=True,
-                                           on_delete=models.CASCADE, related_name="quota")
+    owner_user = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="quotas")
+    owner_workspace = models.ForeignKey("accounts.Workspace", null=True, blank=True,
+                                        on_delete=models.CASCADE, related_name="quotas")
+    bucket = models.CharField(
+        max_length=32, blank=True, default="",
+        help_text="Which quota of the owner: empty for the platform's, or a feature app's "
+                  "own (e.g. 'library'), each with its own limit and counts.")
     limit_bytes = models.BigIntegerField(null=True, blank=True,
                                          help_text="Empty: the platform default.")
     used_bytes = models.BigIntegerField(default=0)
@@ -164,10 +174,16 @@ class QuotaLedger(models.Model):
             models.CheckConstraint(condition=Q(used_bytes__gte=0, reserved_bytes__gte=0,
                                                file_count__gte=0),
                                    name="quota_non_negative"),
+            models.UniqueConstraint(fields=["owner_user", "bucket"], name="quota_user_bucket",
+                                    condition=Q(owner_user__isnull=False)),
+            models.UniqueConstraint(fields=["owner_workspace", "bucket"],
+                                    name="quota_workspace_bucket",
+                                    condition=Q(owner_workspace__isnull=False)),
         ]
 
     def __str__(self) -> str:
-        return f"quota of {self.owner_user_id or self.owner_workspace_id}"
+        owner = self.owner_user_id or self.owner_workspace_id
+        return f"{self.bucket} quota of {owner}" if self.bucket else f"quota of {owner}"
 
 
 class QuotaReservation(models.Model):

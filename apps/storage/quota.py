@@ -5,10 +5,17 @@ parallel uploads at the boundary can never push an owner past the limit: Postgre
 serialises the UPDATEs on the ledger row and re-checks the condition for each. Bytes are
 charged in the transaction that inserts the StoredFile and released in the one that
 deletes it, so the ledger equals the sum of the owner's live bytes.
+
+An owner has one ledger per *bucket*: the platform's (``""``) and any a feature app
+declares for itself with :func:`register_bucket` (user_library's ``"library"``), each
+with its own limit and counts. A file is charged to exactly one bucket
+(``StoredFile.quota_bucket``), so a feature's totals are maintained counters it can read
+in O(1) instead of counting its rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +36,24 @@ _COUNT_FIELD = {MediaKind.IMAGE: "image_count", MediaKind.VIDEO: "video_count",
                 MediaKind.OTHER: "other_count"}
 
 
+_BUCKET_DEFAULTS: dict[str, Callable[[], int]] = {}
+
+
+def register_bucket(name: str, *, default_limit: Callable[[], int]) -> None:
+    """Declare a feature app's own quota; ``default_limit`` is read on every check, so a
+    settings change applies without a restart of the ledger."""
+    if not name or len(name) > 32:
+        raise ValueError("a bucket name is 1-32 characters")
+    _BUCKET_DEFAULTS[name] = default_limit
+
+
+def default_limit(bucket: str = "") -> int:
+    if bucket and bucket not in _BUCKET_DEFAULTS:
+        raise LookupError(f"no quota bucket {bucket!r} is registered")
+    factory = _BUCKET_DEFAULTS.get(bucket)
+    return int(factory() if factory else storage_settings.DEFAULT_QUOTA_BYTES)
+
+
 def owner_fields(owner: Owner, prefix: str = "owner_") -> dict[str, Any]:
     if isinstance(owner, Workspace):
         return {f"{prefix}workspace": owner}
@@ -42,28 +67,36 @@ def owner_scope(owner: Owner) -> str:
     return f"w/{owner.pk}" if isinstance(owner, Workspace) else f"u/{owner.pk}"
 
 
-def ledger_for(owner: Owner) -> QuotaLedger:
-    ledger, _ = QuotaLedger.objects.get_or_create(**owner_fields(owner))
+def ledger_for(owner: Owner, bucket: str = "") -> QuotaLedger:
+    default_limit(bucket)  # refuses an unregistered bucket
+    ledger, _ = QuotaLedger.objects.get_or_create(**owner_fields(owner), bucket=bucket)
     return ledger
 
 
 def limit_of(ledger: QuotaLedger) -> int:
-    return ledger.limit_bytes if ledger.limit_bytes is not None else int(
-        storage_settings.DEFAULT_QUOTA_BYTES)
+    return ledger.limit_bytes if ledger.limit_bytes is not None else default_limit(ledger.bucket)
 
 
-def _room_for(nbytes: int, *, released: int = 0) -> Any:
+def _room_for(nbytes: int, bucket: str, *, released: int = 0) -> Any:
     """The condition 'used + reserved - released + nbytes <= limit' as an expression."""
-    limit = Coalesce(F("limit_bytes"), Value(int(storage_settings.DEFAULT_QUOTA_BYTES)))
+    limit = Coalesce(F("limit_bytes"), Value(default_limit(bucket)))
     return limit - F("reserved_bytes") + released - nbytes
 
 
-def quota_reserve(*, owner: Owner, nbytes: int, ttl: int | None = None) -> QuotaReservation:
+def _ledger_of(stored_file: StoredFile) -> Any:
+    return QuotaLedger.objects.filter(
+        owner_user_id=stored_file.owner_user_id, owner_workspace_id=stored_file.owner_workspace_id,
+        bucket=stored_file.quota_bucket)
+
+
+def quota_reserve(*, owner: Owner, nbytes: int, ttl: int | None = None,
+                  bucket: str = "") -> QuotaReservation:
     """Hold nbytes for an upload in flight, or raise QuotaExceeded."""
-    ledger = ledger_for(owner)
+    ledger = ledger_for(owner, bucket)
     ttl = ttl if ttl is not None else int(storage_settings.RESERVATION_TTL)
     with transaction.atomic():
-        updated = QuotaLedger.objects.filter(pk=ledger.pk, used_bytes__lte=_room_for(nbytes)) \
+        updated = QuotaLedger.objects.filter(pk=ledger.pk,
+                                             used_bytes__lte=_room_for(nbytes, bucket)) \
             .update(reserved_bytes=F("reserved_bytes") + nbytes, updated_at=timezone.now())
         if not updated:
             raise QuotaExceeded()
@@ -82,10 +115,10 @@ def quota_reservation_release(*, reservation: QuotaReservation) -> bool:
 
 
 def quota_charge(*, owner: Owner, nbytes: int, kind: str,
-                 reservation: QuotaReservation | None = None) -> None:
+                 reservation: QuotaReservation | None = None, bucket: str = "") -> None:
     """Charge a new file's bytes (consuming its reservation). Call inside the transaction
     that inserts the StoredFile; raises QuotaExceeded, rolling both back."""
-    ledger = ledger_for(owner)
+    ledger = ledger_for(owner, bucket)
     released = 0
     if reservation is not None:
         deleted, _ = QuotaReservation.objects.filter(pk=reservation.pk).delete()
@@ -98,7 +131,8 @@ def quota_charge(*, owner: Owner, nbytes: int, kind: str,
         "updated_at": timezone.now(),
     }
     updated = QuotaLedger.objects.filter(
-        pk=ledger.pk, used_bytes__lte=_room_for(nbytes, released=released)).update(**changes)
+        pk=ledger.pk, used_bytes__lte=_room_for(nbytes, bucket, released=released),
+    ).update(**changes)
     if not updated:
         raise QuotaExceeded()
 
@@ -106,19 +140,16 @@ def quota_charge(*, owner: Owner, nbytes: int, kind: str,
 def quota_release(*, stored_file: StoredFile) -> None:
     """Release a deleted file's bytes; call in the transaction that deletes the row."""
     field = _COUNT_FIELD[MediaKind(stored_file.kind)]
-    QuotaLedger.objects.filter(
-        owner_user_id=stored_file.owner_user_id, owner_workspace_id=stored_file.owner_workspace_id,
-    ).update(used_bytes=F("used_bytes") - stored_file.size, file_count=F("file_count") - 1,
-             **{field: F(field) - 1}, updated_at=timezone.now())
+    _ledger_of(stored_file).update(
+        used_bytes=F("used_bytes") - stored_file.size, file_count=F("file_count") - 1,
+        **{field: F(field) - 1}, updated_at=timezone.now())
 
 
 def quota_adjust(*, stored_file: StoredFile, delta: int) -> None:
     """Apply a size change of an existing file (a rewrite); call in its transaction."""
     if delta:
-        QuotaLedger.objects.filter(
-            owner_user_id=stored_file.owner_user_id,
-            owner_workspace_id=stored_file.owner_workspace_id,
-        ).update(used_bytes=F("used_bytes") + delta, updated_at=timezone.now())
+        _ledger_of(stored_file).update(used_bytes=F("used_bytes") + delta,
+                                       updated_at=timezone.now())
 
 
 def quota_expire_reservations() -> int:
@@ -130,10 +161,10 @@ def quota_expire_reservations() -> int:
 
 
 @transaction.atomic
-def quota_recalculate(*, owner: Owner) -> QuotaLedger:
+def quota_recalculate(*, owner: Owner, bucket: str = "") -> QuotaLedger:
     """Rebuild the ledger from the owner's live files (an operator's repair tool)."""
-    ledger = QuotaLedger.objects.select_for_update().get(pk=ledger_for(owner).pk)
-    files = StoredFile.objects.filter(**owner_fields(owner))
+    ledger = QuotaLedger.objects.select_for_update().get(pk=ledger_for(owner, bucket).pk)
+    files = StoredFile.objects.filter(**owner_fields(owner), quota_bucket=bucket)
     ledger.used_bytes = files.aggregate(total=Coalesce(Sum("size"), 0))["total"]
     ledger.file_count = files.count()
     for kind, field in _COUNT_FIELD.items():

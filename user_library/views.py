@@ -1,0 +1,134 @@
+"""The library API (spec user_library.md): thin views over services and selectors.
+
+Responses are JSON bytes from orjson (``presenters``); errors go through the platform's
+exception handler in this app's ``success`` dialect (``{"success": false, "error"}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import request_user
+from apps.core.ids import parse_uuid
+from apps.core.pagination import LimitOffset
+from user_library import selectors, services
+from user_library.conf import LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
+from user_library.errors import ItemNotFound
+from user_library.models import MediaType
+from user_library.presenters import ItemPresenter
+from user_library.serializers import (
+    UserLibraryBatchDeleteInputSerializer,
+    UserLibraryBatchDeleteSerializer,
+    UserLibraryCreateInputSerializer,
+    UserLibraryItemResponseSerializer,
+    UserLibraryListSerializer,
+    UserLibrarySuccessSerializer,
+    UserLibraryUsageSerializer,
+)
+from user_library.usage import library_usage
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> HttpResponse:
+    return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _media_type(params: Any) -> str | None:
+    value = params.get("type")
+    if value is None or value == "":
+        return None
+    if value not in MediaType.values:
+        raise ValidationError({"type": ["type must be 'image' or 'video'."]})
+    return str(value)
+
+
+class LibraryListView(APIView):
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="user_library_list",
+        parameters=[OpenApiParameter("limit", int, description="1-100, default 20"),
+                    OpenApiParameter("offset", int, description=">= 0, default 0"),
+                    OpenApiParameter("type", str, enum=MediaType.values)],
+        responses=UserLibraryListSerializer)
+    def get(self, request: Request) -> HttpResponse:
+        page = LimitOffset.from_params(request.query_params, default_limit=LIST_DEFAULT_LIMIT,
+                                       max_limit=LIST_MAX_LIMIT)
+        media_type = _media_type(request.query_params)
+        user_id = request_user(request).pk
+        total = selectors.library_item_total(user_id=user_id, media_type=media_type)
+        rows = (selectors.library_item_rows(user_id=user_id, media_type=media_type,
+                                            limit=page.limit, offset=page.offset)
+                if page.offset < total else [])
+        return json_response({"success": True, "items": ItemPresenter().items(rows),
+                              "total": total, "has_more": page.has_more(total)})
+
+    @extend_schema(operation_id="user_library_create", request=UserLibraryCreateInputSerializer,
+                   responses={201: UserLibraryItemResponseSerializer})
+    def post(self, request: Request) -> HttpResponse:
+        user = request_user(request)
+        data = request.data
+        if not isinstance(data, Mapping):
+            raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        upload = request.FILES.get("file")
+        fields = {"source": data.get("source"), "metadata": data.get("metadata"),
+                  "media_type": data.get("media_type", data.get("mediaType"))}
+        if upload is not None:
+            item = services.library_item_create(
+                user=user, stream=upload, mime_type=upload.content_type, name=upload.name,
+                size=upload.size, **fields)
+        elif "fileData" in data:
+            item = services.library_item_create_from_base64(
+                user=user, file_data=data.get("fileData"), mime_type=data.get("mimeType"),
+                **fields)
+        else:
+            raise ValidationError({"file": ["Send a file (multipart 'file') or base64 "
+                                            "'fileData' with 'mimeType'."]})
+        row = selectors.library_item_row(user_id=user.pk, item_id=item.pk)
+        assert row is not None  # just created, by this user
+        return json_response({"success": True, "item": ItemPresenter().item(row)}, status=201)
+
+
+class LibraryItemView(APIView):
+    @extend_schema(operation_id="user_library_get", responses=UserLibraryItemResponseSerializer)
+    def get(self, request: Request, item_id: str) -> HttpResponse:
+        parsed = parse_uuid(item_id)
+        row = (selectors.library_item_row(user_id=request_user(request).pk, item_id=parsed)
+               if parsed is not None else None)
+        if row is None:
+            raise ItemNotFound()
+        return json_response({"success": True, "item": ItemPresenter().item(row)})
+
+    @extend_schema(operation_id="user_library_delete", responses=UserLibrarySuccessSerializer)
+    def delete(self, request: Request, item_id: str) -> HttpResponse:
+        services.library_item_delete(user=request_user(request), item_id=item_id)
+        return json_response({"success": True})
+
+
+class LibraryBatchDeleteView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="user_library_batch_delete",
+                   request=UserLibraryBatchDeleteInputSerializer,
+                   responses=UserLibraryBatchDeleteSerializer)
+    def delete(self, request: Request) -> HttpResponse:
+        body = UserLibraryBatchDeleteInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        deleted = services.library_items_delete(user=request_user(request),
+                                                ids=set(body.validated_data["ids"]))
+        return json_response({"success": True, "deleted": deleted})
+
+
+class LibraryUsageView(APIView):
+    @extend_schema(operation_id="user_library_usage", responses=UserLibraryUsageSerializer)
+    def get(self, request: Request) -> HttpResponse:
+        return json_response({"success": True,
+                              "usage": library_usage(user_id=request_user(request).pk)})
