@@ -4,6 +4,9 @@ classes describe them and validate the one structured body (batch delete)."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from rest_framework import serializers
 
 from user_library.conf import BATCH_MAX_IDS
@@ -45,8 +48,18 @@ class UserLibrarySuccessSerializer(serializers.Serializer):
     success = serializers.BooleanField()
 
 
+class UserLibraryIdField(serializers.UUIDField):
+    """An item id as JSON text. DRF's UUIDField also reads numbers (``7`` as
+    ``UUID(int=7)``, ``true`` as ``UUID(int=1)``): no id of this API is a number."""
+
+    def to_internal_value(self, data: Any) -> uuid.UUID:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class UserLibraryBatchDeleteInputSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1,
+    ids = serializers.ListField(child=UserLibraryIdField(), min_length=1,
                                 max_length=BATCH_MAX_IDS, allow_empty=False)
 
 

@@ -50,6 +50,10 @@ logger = logging.getLogger(__name__)
 _MEDIA_TYPE_OF_KIND = {MediaKind.IMAGE: MediaType.IMAGE, MediaKind.GIF: MediaType.IMAGE,
                        MediaKind.VIDEO: MediaType.VIDEO}
 _NOT_ACCEPTED = ("image/svg+xml",)  # vector files are not generated media
+# Declared types that name no format (nothing to contradict), and other names of a format.
+_UNTYPED = ("", "application/octet-stream", "binary/octet-stream")
+_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg",
+                 "image/x-png": "image/png", "video/x-m4v": "video/mp4"}
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -63,6 +67,12 @@ def library_filename(extension: str) -> str:
     """``{timestamp}-{random}{.ext}``: milliseconds since the epoch and 8 random chars."""
     token = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     return f"{int(time.time() * 1000)}-{token}{extension}"
+
+
+def declared_format(mime_type: str | None) -> str | None:
+    """The format a caller declares (``mimeType``), normalised; None when it names none."""
+    value = (mime_type or "").split(";")[0].strip().lower()
+    return None if value in _UNTYPED else _TYPE_ALIASES.get(value, value)
 
 
 def _choice(value: object, choices: type[MediaType] | type[Source], name: str,
@@ -91,6 +101,7 @@ def library_item_create(*, user: User, source: object, stream: IO[bytes] | Itera
     assert checked_source is not None  # required
     wanted = _choice(media_type, MediaType, "media_type", required=False)
     checked_metadata = parse_metadata(metadata)
+    declared = declared_format(mime_type)
     limit = int(user_library_settings.MAX_FILE_BYTES)
     if size is not None and size > limit:
         raise FileTooLarge(f"File too large: the limit is {limit} bytes")
@@ -100,6 +111,10 @@ def library_item_create(*, user: User, source: object, stream: IO[bytes] | Itera
         actual = _MEDIA_TYPE_OF_KIND[MediaKind(stored.kind)]
         if stored.mime_type in _NOT_ACCEPTED:
             raise InvalidItem(f"Files of type {stored.mime_type} are not accepted")
+        # The platform stores a PNG declared as JPEG as PNG; the library's callers state
+        # the type of what they generated, so a different format is refused as a lie.
+        if declared is not None and declared != stored.mime_type:
+            raise InvalidItem(f"mimeType is {declared} but the file is {stored.mime_type}")
         if wanted is not None and wanted != actual:
             raise InvalidItem(f"media_type is {wanted} but the file is an {actual}"
                               if actual == MediaType.IMAGE else
@@ -132,6 +147,9 @@ def library_item_create_from_base64(*, user: User, source: object, file_data: ob
     data = base64_input(file_data)
     if mime_type is not None and not isinstance(mime_type, str):
         raise InvalidItem("mimeType must be a string")
+    if (declared_format(mime_type) and declared_format(data.mime_type)
+            and declared_format(mime_type) != declared_format(data.mime_type)):
+        raise InvalidItem("mimeType contradicts the type of the data: URL")
     return library_item_create(user=user, source=source, stream=data.chunks(),
                                mime_type=mime_type or data.mime_type, media_type=media_type,
                                metadata=metadata, size=data.size)

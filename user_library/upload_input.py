@@ -56,4 +56,8 @@ def base64_input(value: object) -> Base64Input:
         raise InvalidItem("fileData is not valid base64")
     if not value.isascii():
         raise InvalidItem("fileData is not valid base64")
+    # Padding only at the very end, at most two "=" ("QUJD====" would decode, and make
+    # ``size`` — the reservation and the size limit — wrong). No copy of a large text.
+    if value.find("=", 0, len(value) - 2) != -1 or (value[-2] == "=" and value[-1] != "="):
+        raise InvalidItem("fileData is not valid base64")
     return Base64Input(value, mime_type)
