@@ -76,7 +76,9 @@ def _summary(error: ApiError) -> str:
 
 
 def _success(error: ApiError) -> Rendered:
-    return Rendered({"success": False, "error": _summary(error)})
+    # user_library's contract has one 401 body, whatever was wrong with the credentials
+    message = _STANDARD[401] if error.status == 401 else _summary(error)
+    return Rendered({"success": False, "error": message})
 
 
 def _nest(error: ApiError) -> Rendered:
