@@ -101,12 +101,10 @@ class TagCount(models.Model):
 
     class Meta:
         db_table = "media_tag_counts"
-        constraints = [
-            models.UniqueConstraint(fields=["tag_category", "tag_value"],
-                                    name="media_tag_counts_unique"),
-            models.CheckConstraint(condition=models.Q(count__gte=0),
-                                   name="media_tag_counts_non_negative"),
-        ]
+        # No CHECK (count >= 0): PostgreSQL checks the row an INSERT ... ON CONFLICT
+        # proposes (a negative delta) before it turns into the UPDATE of the counter.
+        constraints = [models.UniqueConstraint(fields=["tag_category", "tag_value"],
+                                               name="media_tag_counts_unique")]
 
     def __str__(self) -> str:
         return f"{self.tag_category}:{self.tag_value} x{self.count}"

@@ -91,10 +91,6 @@ class Migration(migrations.Migration):
             model_name='tagcount',
             constraint=models.UniqueConstraint(fields=('tag_category', 'tag_value'), name='media_tag_counts_unique'),
         ),
-        migrations.AddConstraint(
-            model_name='tagcount',
-            constraint=models.CheckConstraint(condition=models.Q(('count__gte', 0)), name='media_tag_counts_non_negative'),
-        ),
         migrations.AddIndex(
             model_name='mediaembedding',
             index=pgvector.django.indexes.HnswIndex(ef_construction=64, fields=['embedding'], m=16, name='media_embedding_hnsw', opclasses=['vector_cosine_ops']),
