@@ -239,7 +239,7 @@ class TaskRun:
     Each call deletes the rows and runs the Celery task function ``processing.embed``
     in-process (no broker: what the worker executes on receipt), which builds its
     engine from settings like a worker does: storage open -> draft decode -> preprocess
-    -> session.run in batches of CLIP_BATCH_SIZE -> one upsert per batch.
+    -> session.run in batches of CLIP_BATCH_SIZE -> upserts of CLIP_WRITE_ROWS rows.
     """
 
     def __init__(self, datas: list[bytes], batch: int, images: int, threads: int) -> None:

@@ -67,7 +67,8 @@ DEFAULTS = {
     "CLIP_CACHE_DIR": "",  # where the quantised model is kept; empty: under VAR_DIR
     "CLIP_MODEL_NAME": "",  # recorded with each embedding; empty: the folder's name
     "CLIP_JPEG_DRAFT": True,  # decode JPEGs at the smallest DCT scale >= 224 px
-    "CLIP_DECODE_THREADS": 2,  # decode the next batch while the model runs
+    "CLIP_DECODE_THREADS": 2,  # decode between runs on this many threads at once
+    "CLIP_WRITE_ROWS": 32,  # embeddings per upsert (at least one batch)
     "CLIP_ENQUEUE_CHUNK": 64,  # ids per processing.embed message
     "CLIP_OPEN_CLIP_ARCH": "ViT-B-32",
     "CLIP_OPEN_CLIP_PRETRAINED": "openai",

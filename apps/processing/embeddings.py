@@ -4,13 +4,14 @@ The worker on the ``embeddings`` queue runs ``processing.embed`` with a list of 
 ids; :func:`embed_stored_files` loads those rows in one query, keeps the clean images
 not yet embedded by the current model (so a re-run, or a redelivered message, does
 nothing), decodes and preprocesses each (a corrupt one is skipped with its reason, never
-failing the others; the next batch decodes while this one is inferred), runs the encoder
-on batches of ``CLIP_BATCH_SIZE`` and writes each batch with one ``INSERT ... ON CONFLICT
-DO UPDATE`` (after one locking SELECT that drops files deleted meanwhile). With no
-``CLIP_MODEL_DIR`` the
-service reports ``disabled`` and writes nothing; a configured but broken model folder
-reports ``unavailable`` with the reason (logged as an error: it needs an operator, not a
-retry). Text queries are embedded by the same engine (:func:`embed_text`).
+failing the others; ``CLIP_DECODE_THREADS`` threads decode together between encoder
+runs), runs the encoder on batches of ``CLIP_BATCH_SIZE`` and writes the vectors
+``CLIP_WRITE_ROWS`` at a time (at least a batch) with one ``INSERT ... ON CONFLICT DO
+UPDATE`` (after one locking SELECT that drops files deleted meanwhile). With no
+``CLIP_MODEL_DIR`` the service reports ``disabled`` and writes nothing; a configured but
+broken model folder reports ``unavailable`` with the reason (logged as an error: it needs
+an operator, not a retry). Text queries are embedded by the same engine
+(:func:`embed_text`).
 """
 
 from __future__ import annotations
@@ -158,8 +159,10 @@ def embed_stored_files(ids: Iterable[str | uuid.UUID], *,
     """Embed the clean images among ``ids`` that the current model has not embedded yet.
 
     ``embedder`` is for callers that hold one (the bench); by default it is the
-    process's, from settings. Storage and database outages propagate (the task retries);
-    a bad image is skipped with its reason; a bad model folder ends ``unavailable``.
+    process's, from settings. Storage and database outages propagate (the task retries,
+    and recomputes the vectors not written yet, at most ``CLIP_WRITE_ROWS``); a bad image
+    is skipped with its reason; a bad model folder ends ``unavailable``, after writing
+    the vectors computed before.
     """
     if embedder is None:
         if not clip_enabled():
@@ -175,13 +178,18 @@ def embed_stored_files(ids: Iterable[str | uuid.UUID], *,
                                   f"holds {EMBEDDING_DIMENSIONS}")
     report = EmbedReport(OK, model=embedder.model_name)
     files = _select(ids, embedder.model_name, report)
+    pending: list[tuple[StoredFile, np.ndarray]] = []
     try:
         size = max(1, int(clip_setting("CLIP_BATCH_SIZE")))
+        rows = max(size, int(clip_setting("CLIP_WRITE_ROWS")))
         for decoded in _decoded_batches(files, size, embedder):
-            _embed_batch(decoded, embedder, report)
+            pending.extend(_embed_batch(decoded, embedder, report))
+            if len(pending) >= rows:
+                _flush(pending, embedder.model_name, report)
     except ClipModelError as exc:  # a session that does not load or answers wrongly
         logger.error("CLIP model unavailable: %s", exc)
         report.status, report.detail = UNAVAILABLE, str(exc)[:500]
+    _flush(pending, embedder.model_name, report)
     return report
 
 
@@ -257,32 +265,35 @@ def _decode(stored: StoredFile, embedder: ClipEmbedder) -> Decoded:
 
 def _decoded_batches(files: Sequence[StoredFile], size: int, embedder: ClipEmbedder
                      ) -> Iterator[list[Decoded]]:
-    """Each batch decoded and preprocessed, the next one decoding while this one runs.
+    """Each batch decoded and preprocessed, on ``CLIP_DECODE_THREADS`` threads at once.
 
-    Decoding is single-threaded work (Pillow and NumPy release the GIL) and inference is
-    spread over every core, so done in turn one core idles while the other decodes; with
-    ``CLIP_DECODE_THREADS`` threads the next batch decodes during this one's inference.
+    Decoding is single-threaded work (Pillow and NumPy release the GIL) and inference
+    keeps every core busy, so decoding *during* a run only slows the run down by about as
+    much: a preempted intra-op thread stalls the other at the next barrier. The images are
+    decoded between runs instead, by every decode thread together, in groups of whole
+    batches of at least two images a thread (so batch 1 decodes in parallel too); ONNX
+    Runtime's threads stop spinning when a run returns, which leaves the cores free.
     Storage errors surface here, in the caller's thread, so the task still retries them.
     """
-    batches = list(_chunks(files, size))
     workers = int(clip_setting("CLIP_DECODE_THREADS"))
-    if workers <= 1 or not batches:
-        for batch in batches:
+    if workers <= 1:
+        for batch in _chunks(files, size):
             yield [_decode(stored, embedder) for stored in batch]
         return
+    group = size * -(-2 * workers // size)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clip-decode")
     try:
-        ahead = [pool.submit(_decode, stored, embedder) for stored in batches[0]]
-        for index in range(len(batches)):
-            current = ahead
-            ahead = ([pool.submit(_decode, stored, embedder) for stored in batches[index + 1]]
-                     if index + 1 < len(batches) else [])
-            yield [future.result() for future in current]
+        for start in range(0, len(files), group):
+            decoded = list(pool.map(functools.partial(_decode, embedder=embedder),
+                                    files[start:start + group]))
+            yield from (list(batch) for batch in _chunks(decoded, size))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _embed_batch(decoded: list[Decoded], embedder: ClipEmbedder, report: EmbedReport) -> None:
+def _embed_batch(decoded: list[Decoded], embedder: ClipEmbedder, report: EmbedReport
+                 ) -> list[tuple[StoredFile, np.ndarray]]:
+    """Run one batch through the encoder: (file, vector) of each image that decoded."""
     pixels, ready = [], []
     for stored, array, reason in decoded:
         if array is None:
@@ -292,15 +303,25 @@ def _embed_batch(decoded: list[Decoded], embedder: ClipEmbedder, report: EmbedRe
         pixels.append(array)
         ready.append(stored)
     if not ready:
-        return
+        return []
     vectors = embedder.embed_pixels(np.stack(pixels))
-    written = _write(ready, vectors, embedder.model_name)
-    for stored in ready:
+    report.batches += 1
+    return list(zip(ready, vectors, strict=True))
+
+
+def _flush(pending: list[tuple[StoredFile, np.ndarray]], model: str,
+           report: EmbedReport) -> None:
+    """Write the pending rows (one upsert) and empty the list."""
+    if not pending:
+        return
+    files = [stored for stored, _ in pending]
+    written = _write(files, np.stack([vector for _, vector in pending]), model)
+    pending.clear()
+    for stored in files:
         if stored.pk in written:
             report.embedded.append(str(stored.pk))
         else:
             report.skipped[str(stored.pk)] = "gone"
-    report.batches += 1
 
 
 def _write(files: Sequence[StoredFile], vectors: np.ndarray, model: str) -> set[uuid.UUID]:

@@ -4,6 +4,8 @@ PostgreSQL + pgvector."""
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from apps.processing.embeddings import (
     pending_ids,
 )
 from apps.processing.engines import clip
-from apps.processing.engines.clip import embed_images, open_image
+from apps.processing.engines.clip import ClipModelError, embed_images, open_image
 from apps.processing.health import check_clip
 from apps.processing.models import Embedding
 from apps.storage.blobs import blob_store
@@ -83,7 +85,16 @@ def expected_vector(data: bytes) -> np.ndarray:
 
 # -- the service ----------------------------------------------------------------------
 
-def test_writes_an_embedding_per_clean_image_in_batches(clip_on: TinyClip, user: Any) -> None:
+@pytest.mark.parametrize(("write_rows", "upserts"), [
+    (None, 1),  # the default (32): all 7 in one upsert
+    (1, 3),  # never less than a batch: one upsert per batch of 3
+    (4, 2),  # 6 pending after the second batch, then the last one
+])
+def test_writes_an_embedding_per_clean_image_in_batches(clip_on: TinyClip, user: Any,
+                                                        settings: Any, write_rows: int | None,
+                                                        upserts: int) -> None:
+    if write_rows is not None:
+        settings.PROCESSING = {**settings.PROCESSING, "CLIP_WRITE_ROWS": write_rows}
     datas = [picture(i, fmt="JPEG" if i % 2 else "PNG") for i in range(7)]
     files = [stored_image(user, d, name=f"p{i}.{'jpg' if i % 2 else 'png'}")
              for i, d in enumerate(datas)]
@@ -92,9 +103,9 @@ def test_writes_an_embedding_per_clean_image_in_batches(clip_on: TinyClip, user:
     assert report.status == OK and report.model == "ViT-tiny__test"
     assert report.embedded == [str(f.pk) for f in files] and report.skipped == {}
     assert report.batches == 3  # 7 files in batches of 3
-    assert sum(q["sql"].startswith(INSERT) for q in queries.captured_queries) == 3
-    # one SELECT of the rows, then per batch one locking SELECT and one INSERT
-    assert sum(q["sql"].startswith("SELECT") for q in queries.captured_queries) == 4
+    assert sum(q["sql"].startswith(INSERT) for q in queries.captured_queries) == upserts
+    # one SELECT of the rows, then per upsert one locking SELECT and one INSERT
+    assert sum(q["sql"].startswith("SELECT") for q in queries.captured_queries) == 1 + upserts
     for stored, data in zip(files, datas, strict=True):
         row = Embedding.objects.get(stored_file=stored)
         vector = np.asarray(row.vector, dtype=np.float32)
@@ -183,6 +194,68 @@ def test_decode_threads_change_nothing_but_speed(clip_on: TinyClip, user: Any, s
     for stored, data in zip(files, datas, strict=True):
         vector = np.asarray(Embedding.objects.get(stored_file=stored).vector)
         np.testing.assert_allclose(vector, expected_vector(data), atol=1e-5)
+
+
+def test_decoding_runs_between_encoder_runs_on_every_decode_thread(
+        clip_on: TinyClip, user: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch 1, two decode threads: four images decode (on both threads) while no run is
+    going, then four runs, then the fifth image; never a decode during a run."""
+    settings.PROCESSING = {**settings.PROCESSING, "CLIP_BATCH_SIZE": 1,
+                           "CLIP_DECODE_THREADS": 2}
+    files = [stored_image(user, picture(i)) for i in range(5)]
+    engine = embeddings.current_embedder()
+    events: list[tuple[str, str]] = []
+    running = threading.Event()
+    real_decode = embeddings._decode
+
+    def decode(stored: StoredFile, embedder: Any) -> Any:
+        assert not running.is_set(), "decoded during an encoder run"
+        result = real_decode(stored, embedder)
+        time.sleep(0.02)  # long enough for the other thread to take the next image
+        events.append(("decode", threading.current_thread().name))
+        return result
+
+    class Recording:
+        model_name, dim = engine.model_name, engine.dim
+        preprocess_config = engine.preprocess_config
+
+        def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+            running.set()
+            try:
+                time.sleep(0.02)  # a decode running now would see the flag
+                return engine.embed_pixels(pixels)
+            finally:
+                running.clear()
+                events.append(("run", threading.current_thread().name))
+
+    monkeypatch.setattr(embeddings, "_decode", decode)
+    report = embed_stored_files([f.pk for f in files], embedder=Recording())  # type: ignore[arg-type]
+    assert report.embedded == [str(f.pk) for f in files] and report.batches == 5
+    assert [kind for kind, _ in events] == ["decode"] * 4 + ["run"] * 4 + ["decode", "run"]
+    assert len({name for kind, name in events[:4]}) == 2  # both threads decoded
+
+
+def test_vectors_computed_before_a_model_failure_are_written(clip_on: TinyClip,
+                                                             user: Any) -> None:
+    files = [stored_image(user, picture(i)) for i in range(5)]
+    engine = embeddings.current_embedder()
+    calls = []
+
+    class FailingSecondRun:
+        model_name, dim = engine.model_name, engine.dim
+        preprocess_config = engine.preprocess_config
+
+        def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+            calls.append(len(pixels))
+            if len(calls) == 2:
+                raise ClipModelError("encoder output is (1, 7), expected [N, 512]")
+            return engine.embed_pixels(pixels)
+
+    report = embed_stored_files([f.pk for f in files], embedder=FailingSecondRun())  # type: ignore[arg-type]
+    assert report.status == "unavailable" and "expected [N, 512]" in report.detail
+    assert report.embedded == [str(f.pk) for f in files[:3]]  # the first batch of 3
+    assert set(Embedding.objects.values_list("stored_file_id", flat=True)) == {
+        f.pk for f in files[:3]}
 
 
 def test_a_storage_outage_propagates_so_the_task_retries(clip_on: TinyClip, user: Any,

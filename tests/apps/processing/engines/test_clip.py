@@ -342,6 +342,27 @@ def test_int8_quantisation_is_cached_and_close_to_fp32(tiny: TinyClip, tmp_path:
     assert [p.stat().st_mtime_ns for p in sorted(cache.glob("*.onnx"))] == stamps
 
 
+def test_sessions_stop_spinning_when_a_run_returns(tiny: TinyClip) -> None:
+    """The intra-op threads would otherwise spin on after a run, on the cores the task's
+    decode threads need before the next one (docs/clip.md)."""
+    engine = embedder(tiny, threads=2)
+    for encoder in (engine.visual, engine.textual):
+        options = encoder.session.get_session_options()
+        assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+        assert options.intra_op_num_threads == 2
+
+
+def test_normalise_writes_chw_like_scaling_hwc_then_transposing() -> None:
+    pixels = np.random.default_rng(5).integers(0, 256, (37, 50, 3), dtype=np.uint8)
+    std = np.asarray(CLIP_STD, dtype=np.float64)
+    scale = (1.0 / (255.0 * std)).astype(np.float32)
+    offset = (MEAN / std).astype(np.float32)
+    expected = (np.multiply(pixels, scale, dtype=np.float32) - offset).transpose(2, 0, 1)
+    out = clip.normalise(pixels, CFG)
+    assert out.shape == (3, 37, 50) and out.dtype == np.float32 and out.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(out, expected)  # bit for bit, not just close
+
+
 def test_one_embedder_per_configuration(tiny: TinyClip) -> None:
     options = EngineOptions(batch_size=4)
     first = clip.get_embedder(str(tiny.root), options)
