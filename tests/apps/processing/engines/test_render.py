@@ -286,7 +286,8 @@ def decode_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 @pytest.fixture
 def resize_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[int, int], tuple[int, int],
                                                                Any]]:
-    """Every resize as (source size, target size, filter); a banded resize counts once."""
+    """Every resize as (source size, target size, filter); a banded resize counts once;
+    a whole-factor ``reduce()`` counts as a resize with filter "reduce"."""
     calls: list[tuple[tuple[int, int], tuple[int, int], Any]] = []
     original: Callable[..., Image.Image] = Image.Image.resize
     original_banded = render._resize_banded
@@ -306,7 +307,16 @@ def resize_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[int, int], t
         finally:
             inside_band[0] = False
 
+    original_reduce: Callable[..., Image.Image] = Image.Image.reduce
+
+    def reduce_spy(self: Image.Image, factor: Any, *args: Any, **kwargs: Any) -> Image.Image:
+        out = original_reduce(self, factor, *args, **kwargs)
+        if not inside_band[0]:
+            calls.append((self.size, out.size, "reduce"))
+        return out
+
     monkeypatch.setattr(Image.Image, "resize", spy)
+    monkeypatch.setattr(Image.Image, "reduce", reduce_spy)
     monkeypatch.setattr(render, "_resize_banded", banded)
     return calls
 
