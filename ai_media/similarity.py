@@ -61,6 +61,16 @@ def similar_rows(query: np.ndarray, *, limit: int, exclude: str | None = None,
     bound = tag_count_upper_bound(tags)
     exact = filtered and bound is not None and bound <= _setting("EXACT_SEARCH_MAX",
                                                                   EXACT_SEARCH_MAX)
+    rows = _search(where, params, limit=limit, exact=exact, filtered=filtered)
+    if filtered and not exact and len(rows) < limit:
+        # the iterative scan stops at hnsw.max_scan_tuples: a short page may not mean
+        # that fewer items match, so the exact search decides
+        rows = _search(where, params, limit=limit, exact=True, filtered=True)
+    return [(*row[:-1], min(1.0, max(0.0, 1.0 - float(row[-1])))) for row in rows]
+
+
+def _search(where: list[str], params: dict[str, Any], *, limit: int, exact: bool,
+            filtered: bool) -> list[tuple[Any, ...]]:
     # "+ 0" makes the sort key an expression the HNSW index cannot serve: an exact scan
     distance = ("(e.embedding <=> %(q)s::vector) + 0" if exact
                 else "e.embedding <=> %(q)s::vector")
@@ -74,5 +84,5 @@ def similar_rows(query: np.ndarray, *, limit: int, exclude: str | None = None,
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    rows.sort(key=lambda row: row[-1])
-    return [(*row[:-1], min(1.0, max(0.0, 1.0 - float(row[-1])))) for row in rows]
+    rows.sort(key=lambda row: row[-1])  # relaxed_order: nearly sorted, made exact here
+    return rows
