@@ -16,15 +16,14 @@ metadata and variants (Celery is eager in tests).
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from apps.accounts.models import User
 from apps.storage.models import BlobTombstone, StoredFile, Variant
-from tests.apps.storage.helpers import Fetched, local_backend_for, s3_backend_for, s3_client
+from tests.apps.storage.conftest import s3_bucket  # noqa: F401 (a fixture)
+from tests.apps.storage.helpers import Fetched, local_backend_for, s3_backend_for
 from tests.user_library.helpers import PNG, LibraryItemFixture, save_item
 
 LOCAL = ("django.core.files.storage.FileSystemStorage",
@@ -75,20 +74,6 @@ class LibraryStorage:
         stones = set(BlobTombstone.objects.values_list("key", flat=True))
         assert keys <= files | variants | stones, f"orphans: {keys - files - variants - stones}"
         assert files | variants <= keys, f"rows without bytes: {(files | variants) - keys}"
-
-
-@pytest.fixture
-def s3_bucket(s3_endpoint: str) -> Iterator[str]:
-    """A fresh bucket on the moto server, emptied and removed afterwards."""
-    client = s3_client(s3_endpoint)
-    name = f"library-{uuid.uuid4().hex[:20]}"
-    client.create_bucket(Bucket=name)
-    yield name
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=name)
-    for page in pages:
-        for item in page.get("Contents", []):
-            client.delete_object(Bucket=name, Key=item["Key"])
-    client.delete_bucket(Bucket=name)
 
 
 def _local(settings: Any) -> LibraryStorage:
