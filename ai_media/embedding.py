@@ -96,5 +96,5 @@ def embed_media(*, media_ids: list[str]) -> dict[str, Any]:
 
 def _record_error(media: Media, reason: str) -> None:
     logger.info("no embedding for media %s: %s", media.pk, reason)
-    Media.objects.filter(pk=media.pk, media_url=media.media_url).update(
-        embedding_error=reason[:500])
+    Media.objects.filter(pk=media.pk, media_url=media.media_url,
+                         thumbnail_url=media.thumbnail_url).update(embedding_error=reason[:500])

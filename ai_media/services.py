@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, DataError, connection, transaction
 from django.utils import timezone
 
 from ai_media.models import Media, MediaEmbedding, MediaTag, new_media_id
@@ -167,7 +167,10 @@ def media_create(raw: object) -> Media:
     """The single-item form: ItemInvalid for a bad item, else the stored Media."""
     item = media_input(raw)
     item.id = item.id or new_media_id()
-    _created, _updated, todo = _write_batch([item])
+    try:
+        _created, _updated, todo = _write_batch([item])
+    except DataError as exc:  # a value PostgreSQL refuses (a NUL byte): the caller's fault
+        raise ItemInvalid(_database_reason(exc)) from None
     _queue_embeddings(todo)
     return Media.objects.get(pk=item.id)
 

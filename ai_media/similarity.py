@@ -1,6 +1,8 @@
 """Nearest neighbours by cosine distance over ``media_embeddings``, with optional filters.
 
-Unfiltered, the HNSW index answers (``hnsw.ef_search`` a setting, at least the limit).
+Unfiltered, the HNSW index answers (``hnsw.ef_search`` a setting, at least the limit),
+with the iterative scan too: the index keeps the entries of deleted or replaced vectors
+until VACUUM, and without it a page whose nearest entries are dead comes back short.
 With filters, the plan is chosen by how many items can match, which the maintained tag
 counts bound cheaply:
 
@@ -61,16 +63,17 @@ def similar_rows(query: np.ndarray, *, limit: int, exclude: str | None = None,
     bound = tag_count_upper_bound(tags)
     exact = filtered and bound is not None and bound <= _setting("EXACT_SEARCH_MAX",
                                                                   EXACT_SEARCH_MAX)
-    rows = _search(where, params, limit=limit, exact=exact, filtered=filtered)
-    if filtered and not exact and len(rows) < limit:
-        # the iterative scan stops at hnsw.max_scan_tuples: a short page may not mean
-        # that fewer items match, so the exact search decides
-        rows = _search(where, params, limit=limit, exact=True, filtered=True)
+    rows = _search(where, params, limit=limit, exact=exact)
+    if not exact and len(rows) < limit:
+        # the iterative scan stops at hnsw.max_scan_tuples (and the index holds entries of
+        # deleted or replaced vectors until VACUUM): a short page may not mean that fewer
+        # items match, so the exact search decides
+        rows = _search(where, params, limit=limit, exact=True)
     return [(*row[:-1], min(1.0, max(0.0, 1.0 - float(row[-1])))) for row in rows]
 
 
-def _search(where: list[str], params: dict[str, Any], *, limit: int, exact: bool,
-            filtered: bool) -> list[tuple[Any, ...]]:
+def _search(where: list[str], params: dict[str, Any], *, limit: int, exact: bool
+            ) -> list[tuple[Any, ...]]:
     # "+ 0" makes the sort key an expression the HNSW index cannot serve: an exact scan
     distance = ("(e.embedding <=> %(q)s::vector) + 0" if exact
                 else "e.embedding <=> %(q)s::vector")
@@ -80,7 +83,7 @@ def _search(where: list[str], params: dict[str, Any], *, limit: int, exact: bool
     ef_search = max(_setting("HNSW_EF_SEARCH", 100), limit)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-        if filtered and not exact:
+        if not exact:  # filters, and dead index entries, are skipped by scanning further
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
         cursor.execute(sql, params)
         rows = cursor.fetchall()

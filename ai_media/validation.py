@@ -81,7 +81,7 @@ def _tags(value: Any) -> list[tuple[str, str]]:
         for tag in values:
             if not isinstance(tag, str) or not tag.strip():
                 raise ItemInvalid(f"ai_tags.{category} must be a list of non-empty strings")
-            if len(tag) > MAX_VALUE_LENGTH or "," in tag:
+            if len(tag.strip()) > MAX_VALUE_LENGTH or "," in tag:
                 raise ItemInvalid(f"ai_tags.{category} values must be at most "
                                   f"{MAX_VALUE_LENGTH} characters, without commas")
             tags[(category, tag.strip())] = None
@@ -115,7 +115,10 @@ def parse_embedding(value: Any) -> np.ndarray | None:
 def _created_at(value: Any) -> datetime | None:
     if value is None:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible: 2026-02-30, hour 25
+        parsed = None
     if parsed is None:
         raise ItemInvalid("created_at must be an ISO-8601 date-time")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -136,7 +139,8 @@ def media_input(raw: Any) -> MediaInput:
     if not isinstance(raw, dict):
         raise ItemInvalid("an item must be a JSON object")
     item_id = raw.get("id")
-    if item_id is not None and (not isinstance(item_id, str) or not ID_PATTERN.fullmatch(item_id)):
+    if item_id is not None and (not isinstance(item_id, str) or not ID_PATTERN.fullmatch(item_id)
+                                or item_id in (".", "..")):  # URL paths normalise those away
         raise ItemInvalid("id must be 1-128 characters of letters, digits and ._:~-")
     media_type = raw.get("media_type")
     if media_type not in MediaType.values:

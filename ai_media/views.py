@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 import orjson
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -46,7 +47,8 @@ class WriteView(APIView):
                           code: str | None = None) -> NoReturn:
         if not request.successful_authenticator:
             raise exceptions.NotAuthenticated("Unauthorized")
-        super().permission_denied(request, message, code)
+        # not super(): MediaItemView borrows this method without being a WriteView
+        APIView.permission_denied(self, request, message, code)
 
 
 def _keyset_page(request: Request, keyset: KeysetCursor, tags: list[str]) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def _keyset_page(request: Request, keyset: KeysetCursor, tags: list[str]) -> dic
 
 
 class FeedView(PublicView):
-    @extend_schema(operation_id="ai_media_feed", parameters=[
+    @extend_schema(operation_id="ai_media_feed", responses=OpenApiTypes.OBJECT, parameters=[
         OpenApiParameter("limit", int, description="default 20, max 100"), _CURSOR, _TYPE, _TAGS])
     def get(self, request: Request) -> HttpResponse:
         return json_response(_keyset_page(request, FEED_CURSOR,
@@ -71,7 +73,7 @@ class FeedView(PublicView):
 
 
 class SearchView(PublicView):
-    @extend_schema(operation_id="ai_media_search", parameters=[
+    @extend_schema(operation_id="ai_media_search", responses=OpenApiTypes.OBJECT, parameters=[
         _TAGS, OpenApiParameter("limit", int), _CURSOR, _TYPE])
     def get(self, request: Request) -> HttpResponse:
         tags = params.tags(request.query_params, required=True)
@@ -84,19 +86,22 @@ class SearchView(PublicView):
 class MediaItemView(APIView):
     """GET is public; DELETE (beyond the spec) needs write credentials."""
 
+    def _is_read(self) -> bool:
+        # request is None while drf-spectacular builds its mock request for the schema
+        return getattr(getattr(self, "request", None), "method", None) == "GET"
+
     def get_authenticators(self) -> list[Any]:
-        return [] if self.request.method == "GET" else [
-            ApiSecretKeyAuthentication(), ApiKeyAuthentication()]
+        return [] if self._is_read() else [ApiSecretKeyAuthentication(), ApiKeyAuthentication()]
 
     def get_permissions(self) -> list[Any]:
-        if self.request.method == "GET":
+        if self._is_read():
             return [AllowAny()]
         return [IsAuthenticated(), ApiKeyScopePermission()]
 
     permission_denied = WriteView.permission_denied
     required_scope = "write"
 
-    @extend_schema(operation_id="ai_media_get")
+    @extend_schema(operation_id="ai_media_get", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, media_id: str) -> HttpResponse:
         row = selectors.media_row(media_id)
         if row is None:
@@ -104,7 +109,7 @@ class MediaItemView(APIView):
         return json_response(presenters.with_tag_groups(row, selectors.media_tags_of(
             [media_id])[media_id]))
 
-    @extend_schema(operation_id="ai_media_delete")
+    @extend_schema(operation_id="ai_media_delete", responses=OpenApiTypes.OBJECT)
     def delete(self, request: Request, media_id: str) -> HttpResponse:
         if not services.media_delete(media_id=media_id):
             raise MediaNotFound()
@@ -112,7 +117,7 @@ class MediaItemView(APIView):
 
 
 class SimilarView(PublicView):
-    @extend_schema(operation_id="ai_media_similar", parameters=[
+    @extend_schema(operation_id="ai_media_similar", responses=OpenApiTypes.OBJECT, parameters=[
         OpenApiParameter("limit", int, description="default 10, max 50"), _TYPE, _TAGS])
     def get(self, request: Request, media_id: str) -> HttpResponse:
         limit = params.limit(request.query_params, default=10, maximum=50)
@@ -128,8 +133,9 @@ class SimilarView(PublicView):
 
 
 class SemanticSearchView(PublicView):
-    @extend_schema(operation_id="ai_media_semantic_search", parameters=[
-        OpenApiParameter("q", str, required=True), OpenApiParameter("limit", int), _TYPE, _TAGS])
+    @extend_schema(operation_id="ai_media_semantic_search", responses=OpenApiTypes.OBJECT,
+                   parameters=[OpenApiParameter("q", str, required=True),
+                               OpenApiParameter("limit", int), _TYPE, _TAGS])
     def get(self, request: Request) -> HttpResponse:
         from apps.processing.embeddings import ClipDisabled, embed_text
         from apps.processing.engines.clip import ClipModelError
@@ -151,13 +157,14 @@ class SemanticSearchView(PublicView):
 
 
 class TagCategoriesView(PublicView):
-    @extend_schema(operation_id="ai_media_tag_categories")
+    @extend_schema(operation_id="ai_media_tag_categories", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> HttpResponse:
         return json_response({"categories": selectors.tag_categories()})
 
 
 class MediaCreateView(WriteView):
-    @extend_schema(operation_id="ai_media_create")
+    @extend_schema(operation_id="ai_media_create", request=OpenApiTypes.ANY,
+                   responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> HttpResponse:
         data = request.data
         if isinstance(data, list):

@@ -40,6 +40,8 @@ def _columns(db: sqlite3.Connection) -> list[str]:
 
 def row_to_item(row: dict[str, Any]) -> dict[str, Any]:
     """One SQLite row as an API item; ItemInvalid for what cannot be read at all."""
+    if row["id"] is None:  # a generated id would make every re-run import the row again
+        raise ItemInvalid("id is missing")
     tags = row.get("ai_tags")
     if isinstance(tags, bytes):
         tags = tags.decode("utf-8", "replace")
@@ -130,11 +132,16 @@ class Command(BaseCommand):
         assert totals.errors is not None
         totals.errors.extend(errors)
         if dry_run:
+            present = set(Media.objects.filter(pk__in=[i["id"] for _, i in items])
+                          .values_list("pk", flat=True))
             for n, item in items:
                 try:
                     media_input(item)
                 except ItemInvalid as exc:
                     totals.errors.append(ItemError(n, item["id"], str(exc)))
+                    continue
+                if item["id"] in present:
+                    totals.updated += 1
                 else:
                     totals.created += 1
             return
