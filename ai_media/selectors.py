@@ -20,7 +20,7 @@ KNOWN_CATEGORIES = ("hair", "ethnicity", "style", "body", "setting", "clothing",
                     "expression", "scene", "content", "age_style")
 
 
-def _filters(media_type: str | None, tags: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+def filter_clauses(media_type: str | None, tags: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
     where: list[str] = []
     params: dict[str, Any] = {}
     if media_type:
@@ -35,7 +35,7 @@ def _filters(media_type: str | None, tags: Sequence[str]) -> tuple[list[str], di
 def media_page(*, media_type: str | None, tags: Sequence[str], after: tuple[datetime, str] | None,
                limit: int) -> list[tuple[Any, ...]]:
     """``limit + 1`` rows at most (the extra one says whether there is a next page)."""
-    where, params = _filters(media_type, tags)
+    where, params = filter_clauses(media_type, tags)
     if after is not None:
         where.append("(m.created_at, m.id) < (%(after_at)s, %(after_id)s)")
         params.update(after_at=after[0], after_id=after[1])
@@ -49,7 +49,7 @@ def media_page(*, media_type: str | None, tags: Sequence[str], after: tuple[date
 
 
 def media_match_count(*, media_type: str | None, tags: Sequence[str]) -> int:
-    where, params = _filters(media_type, tags)
+    where, params = filter_clauses(media_type, tags)
     sql = f"SELECT count(*) FROM media m WHERE {' AND '.join(where)}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

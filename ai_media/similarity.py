@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from pgvector import Vector
 
-from ai_media.selectors import ITEM_COLUMNS, tag_count_upper_bound
+from ai_media.selectors import ITEM_COLUMNS, filter_clauses, tag_count_upper_bound
 
 EXACT_SEARCH_MAX = 20_000  # candidates below which an exact scan beats the index
 
@@ -48,17 +48,12 @@ def embedding_of(media_id: str) -> np.ndarray | None:
 def similar_rows(query: np.ndarray, *, limit: int, exclude: str | None = None,
                  media_type: str | None = None, tags: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     """Rows of ``ITEM_COLUMNS`` plus ``similarity`` in [0, 1], most similar first."""
-    where = ["TRUE"]
-    params: dict[str, Any] = {"q": Vector(query).to_text(), "limit": limit}
+    where, params = filter_clauses(media_type, tags)
+    where.insert(0, "TRUE")
+    params.update(q=Vector(query).to_text(), limit=limit)
     if exclude is not None:
         where.append("e.media_id <> %(exclude)s")
         params["exclude"] = exclude
-    if media_type:
-        where.append("m.media_type = %(type)s")
-        params["type"] = media_type
-    if tags:
-        where.append("m.tag_values @> %(tags)s::text[]")
-        params["tags"] = list(tags)
     filtered = bool(media_type or tags)
     bound = tag_count_upper_bound(tags)
     exact = filtered and bound is not None and bound <= _setting("EXACT_SEARCH_MAX",
