@@ -30,10 +30,13 @@ ROW_COLUMNS = (
     " sf.id, sf.key, sf.size, sf.mime_type, sf.original_name, sf.scan_status,"
     " sf.processing_state, sf.sha256, sf.width, sf.height, sf.duration")
 
+# As NOT IN over a subquery, PostgreSQL hashes the user's few quarantined ids once and
+# probes the hash as a filter of the index-only scan ("hashed SubPlan"); NOT EXISTS was
+# planned as a nested-loop anti-join comparing every skipped row with each of them (deep
+# page SQL 30 ms -> 11 ms at offset 90,000). The same rows: neither id can be NULL.
 _NOT_QUARANTINED = (
-    "NOT EXISTS (SELECT 1 FROM storage_storedfile q WHERE q.is_quarantined"
-    " AND q.owner_user_id = %(user)s AND q.quota_bucket = %(bucket)s"
-    " AND q.id = li.stored_file_id)")
+    "li.stored_file_id NOT IN (SELECT q.id FROM storage_storedfile q WHERE q.is_quarantined"
+    " AND q.owner_user_id = %(user)s AND q.quota_bucket = %(bucket)s)")
 
 # Built from the constants above only (no input reaches the text: values are parameters).
 _PAGE_SQL = f"""

@@ -38,7 +38,7 @@ from apps.storage.errors import (
 )
 from apps.storage.models import BlobTombstone, ScanStatus, StoredFile, Variant
 from apps.storage.naming import sanitize_name, storage_key, variant_key
-from apps.storage.signing import FileGrant, make_token
+from apps.storage.signing import FileGrant, TokenMaker
 from apps.storage.sniff import SNIFF_BYTES, claimed_type, contradiction, sniff
 from apps.storage.streams import HashingReader, TooLarge
 
@@ -312,12 +312,13 @@ class UrlSigner:
         self._expires = int(time.time()) + ttl
         self._local = store.is_local
         if self._local:  # "/files/<token>/<filename>": the route reversed once
+            self._token = TokenMaker()
             self._prefix = reverse("storage-serve", kwargs={"token": "T", "filename": "F"})[:-3]
 
     def __call__(self, *, file_id: UUID, variant_id: UUID | None, key: str, mime_type: str,
                  filename: str) -> str:
         if self._local:
-            token = make_token(FileGrant(file_id, variant_id, self._expires, self._disposition))
+            token = self._token(FileGrant(file_id, variant_id, self._expires, self._disposition))
             return f"{self._prefix}{token}/{quote(filename, safe=_PATH_SAFE)}"
         parameters = {"ResponseContentDisposition": content_disposition(self._disposition,
                                                                         filename),
