@@ -21,6 +21,7 @@ from ai_media.validation import ItemInvalid
 from apps.accounts.authentication import ApiKeyAuthentication, ApiSecretKeyAuthentication
 from apps.accounts.permissions import ApiKeyScopePermission
 from apps.core.pagination import KeysetCursor
+from apps.core.parsers import OrjsonParser
 
 FEED_CURSOR = KeysetCursor(["created_at", "id"], salt="ai_media.feed")
 SEARCH_CURSOR = KeysetCursor(["created_at", "id"], salt="ai_media.search")
@@ -163,6 +164,7 @@ class TagCategoriesView(PublicView):
 
 
 class MediaCreateView(WriteView):
+    parser_classes = [OrjsonParser]
     @extend_schema(operation_id="ai_media_create", request=OpenApiTypes.ANY,
                    responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> HttpResponse:
