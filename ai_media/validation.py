@@ -22,6 +22,12 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9._:~-]{1,128}", re.ASCII)
 MAX_URL_LENGTH = 2048
 MAX_TITLE_LENGTH = 1000
 MAX_CATEGORY_LENGTH, MAX_VALUE_LENGTH, MAX_TAGS = 64, 128, 500
+_NUMBER_TYPES = {float, int}
+_WHITESPACE = re.compile(r"\s")
+# URLs that urlsplit surely reads as http(s) with a host, checked without it (the common
+# case of a bulk import); anything else goes through urlsplit
+_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][^\s]*)?")
+_MEDIA_TYPES = frozenset(MediaType.values)
 
 
 class ItemInvalid(ValueError):
@@ -57,12 +63,13 @@ def _url(value: Any, name: str, *, required: bool) -> str | None:
         raise ItemInvalid(f"{name} is required" if value is None else f"{name} must be a string")
     if len(value) > MAX_URL_LENGTH:
         raise ItemInvalid(f"{name} must be at most {MAX_URL_LENGTH} characters")
+    if _PLAIN_HTTP_URL.fullmatch(value):
+        return value
     try:
         parts = urlsplit(value)
     except ValueError:
         raise ItemInvalid(f"{name} must be an http(s) URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(
-            c.isspace() for c in value):
+    if parts.scheme not in ("http", "https") or not parts.hostname or _WHITESPACE.search(value):
         raise ItemInvalid(f"{name} must be an http(s) URL")
     return value
 
@@ -101,7 +108,7 @@ def parse_embedding(value: Any) -> np.ndarray | None:
     if not isinstance(value, list) or len(value) != EMBEDDING_DIMENSIONS:
         raise ItemInvalid(f"clip_embedding must be a list of exactly {EMBEDDING_DIMENSIONS} "
                           "numbers")
-    if any(type(x) not in (float, int) for x in value):  # bool is a subclass of int
+    if not set(map(type, value)) <= _NUMBER_TYPES:  # bool is a subclass of int, not int
         raise ItemInvalid("clip_embedding must hold numbers only")
     try:
         vector = np.asarray(value, dtype=np.float64)
@@ -143,7 +150,7 @@ def media_input(raw: Any) -> MediaInput:
                                 or item_id in (".", "..")):  # URL paths normalise those away
         raise ItemInvalid("id must be 1-128 characters of letters, digits and ._:~-")
     media_type = raw.get("media_type")
-    if media_type not in MediaType.values:
+    if not isinstance(media_type, str) or media_type not in _MEDIA_TYPES:
         raise ItemInvalid("media_type must be 'image' or 'video'")
     media_url = _url(raw.get("media_url"), "media_url", required=True)
     assert media_url is not None
