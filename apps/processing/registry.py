@@ -28,7 +28,7 @@ PurgeFunc = Callable[[models.Model], None]
 @dataclass(frozen=True)
 class MediaModel:
     label: str  # "app_label.ModelName"
-    file_field: str  # the ForeignKey/OneToOne to StoredFile
+    file_field: str  # the ForeignKey/OneToOne to StoredFile; "" for rows without files
     steps: tuple[str, ...] = ("probe",)
     retention_days: int | None = None  # recycle-bin retention; None: no purge
     purge: PurgeFunc | None = None  # custom permanent delete; default: row then file
@@ -105,7 +105,8 @@ def steps_for(stored: StoredFile) -> tuple[str, ...]:
     from apps.processing.conf import processing_settings
 
     for entry in _MEDIA_MODELS.values():
-        if entry.model._default_manager.filter(**{entry.file_field: stored}).exists():
+        if entry.file_field and entry.model._default_manager.filter(
+                **{entry.file_field: stored}).exists():
             return entry.steps
     return tuple(processing_settings.DEFAULT_STEPS)
 
