@@ -34,7 +34,7 @@ CATEGORY_UPDATE = Schema({
 })
 CATEGORY_REORDER = Schema({
     "type": Field(enum(CategoryType.values), "type", required=True),
-    "categoryIds": Field(string_list(max_items=1000, max_length=36), "category_ids",
+    "categoryIds": Field(string_list(max_items=1000, max_length=36, distinct=False), "category_ids",
                          required=True),
 })
 

@@ -96,7 +96,11 @@ def url(value: Any) -> str:
     return value
 
 
-def string_list(max_items: int = MAX_TAGS, max_length: int = MAX_TAG_LENGTH) -> Check:
+def string_list(max_items: int = MAX_TAGS, max_length: int = MAX_TAG_LENGTH, *,
+                distinct: bool = True) -> Check:
+    """A list of strings; ``distinct`` drops repeats (tags), else they are kept for the
+    caller to judge (ids)."""
+
     def check(value: Any) -> list[str]:
         if not isinstance(value, list):
             raise Problem("must be an array")
@@ -106,7 +110,7 @@ def string_list(max_items: int = MAX_TAGS, max_length: int = MAX_TAG_LENGTH) -> 
             raise Problem("each value must be a string")  # field name first: see Schema
         if any(len(v) > max_length or "\x00" in v for v in value):
             raise Problem(f"each value must be shorter than or equal to {max_length} characters")
-        return list(dict.fromkeys(value))  # order kept, repeats dropped
+        return list(dict.fromkeys(value)) if distinct else list(value)
     return check
 
 

@@ -264,8 +264,9 @@ class RecycleBinView(WorkspaceView):
             rows: list[Any] = []
             total = 0
             if only is None or only is kind:
-                rows, total = selectors.bin_page(kind, workspace=self.workspace, limit=limit,
-                                                 offset=offset, type_value=type_value)
+                rows, total = selectors.bin_page(
+                    kind, workspace=self.workspace, limit=limit, offset=offset,
+                    type_value=type_value if kind is ITEMS else None)
             body[kind.bin_section] = {"items": [presenters.library_object(r) for r in rows],
                                       "total": total, "limit": limit, "offset": offset}
         return json_response(body)

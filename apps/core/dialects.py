@@ -82,8 +82,9 @@ def _success(error: ApiError) -> Rendered:
 
 
 def _nest(error: ApiError) -> Rendered:
-    message: str | list[str] = (error.messages() if error.status == 400 and error.field_errors
-                                else _summary(error))
+    # a 400 of the request checkers lists its problems, even when there is one
+    message: str | list[str] = (error.messages() if error.status == 400 and (
+        error.field_errors or error.code == "validation_error") else _summary(error))
     return Rendered({"statusCode": error.status, "message": message, "error": error.reason})
 
 

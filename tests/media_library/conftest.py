@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -80,3 +80,13 @@ def other_library(other_workspace: Workspace) -> Any:
     from tests.media_library.routes import build_library
 
     return build_library(other_workspace)
+
+
+@pytest.fixture
+def page_server() -> Iterator[Any]:
+    """An HTML server on 127.0.0.1 (pages.py) for the link-preview tests."""
+    from tests.media_library.pages import PageServer
+
+    running = PageServer().start()
+    yield running
+    running.stop()
