@@ -26,12 +26,11 @@ class _Ping(APIView):
 
 
 @pytest.fixture
-def rates(settings: Any) -> None:
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"anon": "3/min", "user": "5/min"}}
-    # DRF reads the rates once per class: refresh them for this test
-    AnonRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    UserRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+def rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # DRF binds the rates to the throttle classes once: set them for this test only
+    rates = {"anon": "3/min", "user": "5/min"}
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", rates)
 
 
 def _address() -> str:
