@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-import orjson
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,16 +21,13 @@ from apps.accounts.authentication import ApiKeyAuthentication, ApiSecretKeyAuthe
 from apps.accounts.permissions import ApiKeyScopePermission
 from apps.core.pagination import KeysetCursor
 from apps.core.parsers import OrjsonParser
+from apps.core.responses import json_response
 
 FEED_CURSOR = KeysetCursor(["created_at", "id"], salt="ai_media.feed")
 SEARCH_CURSOR = KeysetCursor(["created_at", "id"], salt="ai_media.search")
 _TYPE = OpenApiParameter("type", str, enum=["image", "video"])
 _TAGS = OpenApiParameter("tags", str, description="Comma-separated tag values; ALL must match")
 _CURSOR = OpenApiParameter("cursor", str, description="nextCursor of the previous page")
-
-
-def json_response(body: Any, status: int = 200) -> HttpResponse:
-    return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
 
 
 class PublicView(APIView):

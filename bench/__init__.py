@@ -74,3 +74,38 @@ def size_label(nbytes: int) -> str:
     if nbytes % GIB == 0:
         return f"{nbytes // GIB} GiB"
     return f"{nbytes / MIB:g} MiB"
+
+
+def run_child(module: str, mode: str, spec: dict[str, Any], *, env: dict[str, str],
+              timeout: float, stderr_tail: int = 3000) -> dict[str, Any]:
+    """``python -m bench.<module> MODE SPEC`` in a fresh process (its memory and imports
+    are the measured contender's alone); its last stdout line is the JSON answer.
+    ``stderr_tail`` characters of its stderr are passed on (0: only on failure)."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", f"bench.{module}", mode, json.dumps(spec)],
+                          cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if stderr_tail:
+        sys.stderr.write(proc.stderr[-stderr_tail:])
+    if proc.returncode != 0:
+        name = module.removeprefix("bench_")
+        raise RuntimeError(f"{name} child {mode} failed ({proc.returncode}):\n"
+                           f"{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def pct(samples: list[float], q: float) -> float:
+    """The q-quantile (0..1) of samples, by linear interpolation (as numpy's default)."""
+    ordered = sorted(samples)
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"

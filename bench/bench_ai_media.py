@@ -68,14 +68,13 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, Result, machine
+from bench import ROOT, Result, machine, ms, pct, run_child
 
 ITEMS = int(os.environ.get("BENCH_AI_MEDIA_ITEMS", "1000000"))
 IMPORT_ITEMS = int(os.environ.get("BENCH_AI_MEDIA_IMPORT_ITEMS", "20000"))
@@ -127,30 +126,8 @@ NOTES: list[str] = [
 # -- the parent: run the children, turn the numbers into rows --------------------------
 
 def child(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """``python -m bench.bench_ai_media MODE SPEC``; its last stdout line is JSON."""
-    env = {**os.environ, **SERVER_MALLOC_ENV, **CHILD_ENV}
-    proc = subprocess.run([sys.executable, "-m", "bench.bench_ai_media", mode,
-                           json.dumps(spec)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=CHILD_TIMEOUT, check=False)
-    sys.stderr.write(proc.stderr[-3000:])
-    if proc.returncode != 0:
-        raise RuntimeError(f"ai_media child {mode} failed ({proc.returncode}):\n"
-                           f"{proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
-def pct(samples: list[float], q: float) -> float:
-    """The q-quantile (0..1) of samples, by linear interpolation (as numpy's default)."""
-    ordered = sorted(samples)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms"
+    return run_child("bench_ai_media", mode, spec, env={**os.environ, **SERVER_MALLOC_ENV,
+                                                        **CHILD_ENV}, timeout=CHILD_TIMEOUT)
 
 
 def maintenance_settings() -> tuple[int, int]:

@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import MB, ROOT, Result
+from bench import MB, ROOT, Result, run_child
 
 ROUNDS = int(os.environ.get("BENCH_SCAN_ROUNDS", "3"))
 TARGET = 0.9
@@ -150,17 +150,9 @@ def cpu_seconds(pid: int) -> float:
 # -- the contenders --------------------------------------------------------------------
 
 def child(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """``python -m bench.bench_scan MODE SPEC`` in a fresh process; last line is JSON."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     env.setdefault("DATABASE_URL", "postgresql://unused/unused")  # set up, never connected
-    proc = subprocess.run([sys.executable, "-m", "bench.bench_scan", mode, json.dumps(spec)],
-                          cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=CHILD_TIMEOUT, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"scan child {mode} failed ({proc.returncode}):\n"
-                           f"{proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return run_child("bench_scan", mode, spec, env=env, timeout=CHILD_TIMEOUT, stderr_tail=0)
 
 
 def clamdscan(conf: Path, files: list[str]) -> float:

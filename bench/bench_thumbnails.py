@@ -44,7 +44,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import MB, ROOT, Result
+from bench import MB, ROOT, Result, run_child
 
 ROUNDS = int(os.environ.get("BENCH_THUMBNAILS_ROUNDS", "5"))
 IMAGES = 4
@@ -111,17 +110,8 @@ NOTES: list[str] = [
 # -- the parent: spawn the children, turn their numbers into rows ----------------------
 
 def child(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """Run ``python -m bench.bench_thumbnails MODE SPEC``; its last stdout line is JSON."""
-    env = {**os.environ, **SERVER_MALLOC_ENV}
-    proc = subprocess.run([sys.executable, "-m", "bench.bench_thumbnails", mode,
-                           json.dumps(spec)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=CHILD_TIMEOUT, check=False)
-    sys.stderr.write(proc.stderr[-2000:])
-    if proc.returncode != 0:
-        raise RuntimeError(f"thumbnails child {mode} failed ({proc.returncode}):\n"
-                           f"{proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return run_child("bench_thumbnails", mode, spec, env={**os.environ, **SERVER_MALLOC_ENV},
+                     timeout=CHILD_TIMEOUT, stderr_tail=2000)
 
 
 def rate(times: list[float], images: int) -> tuple[float, float]:

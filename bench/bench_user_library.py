@@ -43,12 +43,11 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
 
-from bench import ROOT, Result
+from bench import ROOT, Result, ms, pct, run_child
 
 ITEMS = int(os.environ.get("BENCH_LIBRARY_ITEMS", "1000000"))
 USERS = int(os.environ.get("BENCH_LIBRARY_USERS", "1000"))
@@ -81,31 +80,9 @@ NOTES: list[str] = [
 # -- the parent: load, measure, turn the numbers into rows -----------------------------
 
 def child(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """``python -m bench.bench_user_library MODE SPEC``; its last stdout line is JSON."""
     env = {**os.environ, **SERVER_MALLOC_ENV, "DJANGO_SETTINGS_MODULE": "config.settings",
            "JWT_ACCESS_MINUTES": "240"}
-    proc = subprocess.run([sys.executable, "-m", "bench.bench_user_library", mode,
-                           json.dumps(spec)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=CHILD_TIMEOUT, check=False)
-    sys.stderr.write(proc.stderr[-3000:])
-    if proc.returncode != 0:
-        raise RuntimeError(f"user_library child {mode} failed ({proc.returncode}):\n"
-                           f"{proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
-def pct(samples: list[float], q: float) -> float:
-    """The q-quantile (0..1) of samples, by linear interpolation (as numpy's default)."""
-    ordered = sorted(samples)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms"
+    return run_child("bench_user_library", mode, spec, env=env, timeout=CHILD_TIMEOUT)
 
 
 def case_rows(m: dict[str, Any]) -> list[Result]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -28,10 +26,6 @@ FORBIDDEN = "Forbidden resource"  # NestJS's words for a failed guard
 def require_role(membership: Membership, minimum: str) -> None:
     if not membership.has_role(minimum):
         raise PermissionDeniedError(FORBIDDEN)
-
-
-def json_response(body: Any, status: int = 200) -> HttpResponse:
-    return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
 
 
 class WorkspaceView(APIView):

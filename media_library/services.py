@@ -4,6 +4,7 @@ against the same workspace here, so a foreign id changes nothing."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import User, Workspace
+from apps.core.ids import parse_uuid
 from apps.processing.previews import enqueue_link_preview
 from apps.storage.blobs import blob_store
 from media_library.errors import CategoryNotFound
@@ -49,7 +51,7 @@ def category_delete(*, category: Category) -> None:
 
 def category_reorder(*, workspace: Workspace, type_value: str, ids: Sequence[str]) -> None:
     """``ids`` must be exactly the workspace's categories of ``type_value``, each once."""
-    parsed = [_uuid(value) for value in ids]
+    parsed = [parse_uuid(value) for value in ids]
     existing = set(Category.objects.filter(workspace=workspace, type=type_value)
                    .values_list("id", flat=True))
     problems = []
@@ -70,13 +72,6 @@ def category_reorder(*, workspace: Workspace, type_value: str, ids: Sequence[str
             if row.display_order != order:
                 row.display_order = order
                 row.save(update_fields=["display_order", "updated_at"])
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 # -- library objects ------------------------------------------------------------------
@@ -160,16 +155,8 @@ def template_clone(*, row: Template, user: User, name: str | None) -> Template:
     return Template.objects.create(
         workspace=row.workspace, category=row.category, name=name or f"Copy of {row.name}"[:255],
         description=row.description, template_type=row.template_type,
-        platforms=list(row.platforms), content=_deep_copy(row.content),
+        platforms=list(row.platforms), content=copy.deepcopy(row.content),
         thumbnail_url=row.thumbnail_url, tags=list(row.tags), created_by=user)
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
 
 
 # -- bulk and the bin -------------------------------------------------------------------

@@ -16,8 +16,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from apps.core.responses import json_response
 from media_library import presenters, selectors, services
-from media_library.access import PURGE, WorkspaceView, json_response, require_role
+from media_library.access import PURGE, WorkspaceView, require_role
 from media_library.conf import LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, RECENT_DEFAULT_LIMIT
 from media_library.errors import CategoryNotFound
 from media_library.kinds import BIN_SECTION_OF_TYPE, ITEMS, KINDS, LINKS, TEMPLATES, Kind

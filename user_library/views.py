@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 from apps.accounts.permissions import request_user
 from apps.core.ids import parse_uuid
 from apps.core.pagination import LimitOffset
+from apps.core.responses import json_response
 from user_library import selectors, services
 from user_library.conf import LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
 from user_library.errors import ItemNotFound
@@ -35,10 +35,6 @@ from user_library.serializers import (
     UserLibraryUsageSerializer,
 )
 from user_library.usage import library_usage
-
-
-def json_response(body: dict[str, Any], status: int = 200) -> HttpResponse:
-    return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
 
 
 def _media_type(params: Any) -> str | None:

@@ -4,17 +4,15 @@ exact NumPy cosine rankings, and a small HTTP server on 127.0.0.1 for the fetche
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image
 
 from ai_media.services import BulkResult, media_upsert_many
+from tests.local_http import StaticServer
 
 BASE_TIME = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 
@@ -94,46 +92,4 @@ def picture(seed: int, size: tuple[int, int] = (96, 72), fmt: str = "PNG") -> by
     return buffer.getvalue()
 
 
-@dataclass
-class ImageServer:
-    """A ThreadingHTTPServer on 127.0.0.1: ``files`` maps a path to (content type, body);
-    anything else is a 404."""
-
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    hits: list[str] = field(default_factory=list)
-    httpd: ThreadingHTTPServer | None = None
-
-    def url(self, path: str) -> str:
-        assert self.httpd is not None
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-    def start(self) -> ImageServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.hits.append(self.path)
-                content_type, body = server.files.get(self.path, ("text/plain", b"not found"))
-                self.send_response(200 if self.path in server.files else 404)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body)
-                self.close_connection = True
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.block_on_close = False
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
+ImageServer = StaticServer  # files: path -> (content type, body); anything else 404
