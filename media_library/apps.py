@@ -5,6 +5,7 @@ Spec: media_library.md.
 from django.apps import AppConfig
 
 BINNED_MODELS = ("MediaItem", "Template", "TextSnippet", "SavedLink")
+FACTS_STEP = "media_library.item_facts"
 
 
 class MediaLibraryConfig(AppConfig):
@@ -19,15 +20,19 @@ class MediaLibraryConfig(AppConfig):
         from apps.processing import registry
         from apps.storage import quota
         from media_library.conf import QUOTA_BUCKET, media_library_settings
+        from media_library.uploads import copy_probed_facts
 
         quota.register_bucket(QUOTA_BUCKET,
                               default_limit=lambda: int(media_library_settings.QUOTA_BYTES))
         retention = int(media_library_settings.RETENTION_DAYS)
+        # uploaded items get the probe's facts once it has run (whatever STEPS says)
+        registry.register_step(FACTS_STEP, copy_probed_facts)
+        steps = (*media_library_settings.STEPS, FACTS_STEP)
         # The daily purge (apps.processing.tasks.purge_recycle_bin) finds binned rows
         # through these; an uploaded item's file goes with it (tombstoned, so a failed
         # storage delete is retried without keeping the row).
         for name in BINNED_MODELS:
             registry.register_media_model(
                 f"media_library.{name}", file_field="stored_file" if name == "MediaItem" else "",
-                steps=tuple(media_library_settings.STEPS), retention_days=retention)
+                steps=steps, retention_days=retention)
         registry.register_link_model("media_library.SavedLink")

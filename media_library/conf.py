@@ -6,7 +6,7 @@ DEFAULTS = {
     # Days an object stays in the recycle bin before the daily purge (03:00) deletes it.
     "RETENTION_DAYS": 30,
     # Storage a workspace may fill with uploaded items unless an operator sets a limit
-    # on its "media_library" quota ledger (bytes; charged to the uploading user's ledger).
+    # on its "media_library" quota ledger (bytes; charged to the workspace's ledger).
     "QUOTA_BYTES": 5 * 1024**3,
     # Largest single upload (bytes).
     "MAX_FILE_BYTES": 200 * 1024**2,
@@ -14,7 +14,8 @@ DEFAULTS = {
     "SIGNED_URL_TTL": 3600,
     "THUMBNAIL_SPEC": "thumb-256",
     "VARIANT_FORMAT": "webp",
-    # Pipeline steps of uploaded files (after the virus scan).
+    # Pipeline steps of uploaded files (after the virus scan); the app appends its own
+    # "media_library.item_facts", which copies the probe's facts onto the item.
     "STEPS": ("probe", "metadata", "variants"),
 }
 

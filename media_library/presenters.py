@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from media_library.file_urls import uploaded_urls
 from media_library.models import (
     Category,
     LibraryObject,
@@ -48,7 +50,9 @@ def _common(row: LibraryObject) -> dict[str, Any]:
     }
 
 
-def media_item(row: MediaItem, urls: dict[str, str | None] | None = None) -> dict[str, Any]:
+def media_item(row: MediaItem, urls: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``urls``: the signed ``fileUrl``/``thumbnailUrl`` and ``fileStatus`` of an uploaded
+    item (file_urls.py); an item with an external URL shows its stored columns."""
     urls = urls or {}
     return {
         **_common(row), "uploadedById": str(row.uploaded_by_id) if row.uploaded_by_id else None,
@@ -60,6 +64,8 @@ def media_item(row: MediaItem, urls: dict[str, str | None] | None = None) -> dic
         "cloudinaryPublicId": row.cloudinary_public_id,
         "cloudinaryAssetId": row.cloudinary_asset_id,
         "storedFileId": str(row.stored_file_id) if row.stored_file_id else None,
+        # beyond the spec: where an uploaded file stands (null for an external fileUrl)
+        "fileStatus": urls.get("fileStatus"),
     }
 
 
@@ -99,5 +105,12 @@ def _user(user_id: Any) -> str | None:
 PRESENTERS = {MediaItem: media_item, Template: template, TextSnippet: snippet, SavedLink: link}
 
 
+def library_objects(rows: Sequence[LibraryObject]) -> list[dict[str, Any]]:
+    """A page of objects; uploaded items' URLs are signed in one query for the page."""
+    urls = uploaded_urls(rows)
+    return [media_item(row, urls.get(row.pk)) if isinstance(row, MediaItem)
+            else PRESENTERS[type(row)](row) for row in rows]  # type: ignore[operator]
+
+
 def library_object(row: LibraryObject) -> dict[str, Any]:
-    return PRESENTERS[type(row)](row)  # type: ignore[operator]
+    return library_objects([row])[0]

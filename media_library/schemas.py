@@ -63,8 +63,16 @@ ITEM_UPDATE = Schema({
     "isStarred": Field(boolean, "is_starred", nullable=False),
     **_COMMON,
 })
-# the multipart upload's text fields (the file's own facts come from the probe)
-ITEM_UPLOAD = Schema({k: ITEM_CREATE.fields[k] for k in ("name", "description", "categoryId")})
+# The multipart upload's text fields; the file's own facts (type, mimeType, size,
+# dimensions, duration) come from its bytes. ``name`` defaults to the file's name, and a
+# ``type`` given must be the one the bytes show.
+ITEM_UPLOAD = Schema({
+    "name": Field(string(255, empty=False), "name"),
+    "description": ITEM_CREATE.fields["description"],
+    "type": Field(enum(ItemType.values), "type", nullable=False),
+    "isStarred": Field(boolean, "is_starred", nullable=False),
+    **_COMMON,
+})
 
 
 def _slots(value: Any) -> list[dict[str, Any]]:

@@ -77,22 +77,24 @@ def category_reorder(*, workspace: Workspace, type_value: str, ids: Sequence[str
 # -- library objects ------------------------------------------------------------------
 
 
-def _checked_category(kind: Kind, workspace: Workspace, data: dict[str, Any],
-                      object_type: str | None) -> None:
-    """A ``category_id`` in ``data`` must be this workspace's, of the object's type."""
+def checked_category(kind: Kind, workspace: Workspace, data: dict[str, Any],
+                     object_type: str | None) -> Category | None:
+    """The category of ``data["category_id"]``: this workspace's, of the object's type
+    (when known), else CategoryNotFound / ValidationError."""
     if not data.get("category_id"):
-        return
+        return None
     found = category_get(workspace=workspace, category_id=data["category_id"])
     if found is None:
         raise CategoryNotFound()
     wanted = kind.category_type or object_type
     if wanted and found.type != wanted:
         raise ValidationError([f"categoryId must be a category of type {wanted}"])
+    return found
 
 
 def object_create(kind: Kind, *, workspace: Workspace, user: User,
                   data: dict[str, Any]) -> LibraryObject:
-    _checked_category(kind, workspace, data, data.get("type"))
+    checked_category(kind, workspace, data, data.get("type"))
     row = kind.model.objects.create(workspace=workspace, **{kind.creator_field: user}, **data)
     if kind is LINKS:
         enqueue_link_preview(label="media_library.SavedLink", pk=row.pk)
@@ -100,7 +102,7 @@ def object_create(kind: Kind, *, workspace: Workspace, user: User,
 
 
 def object_update(kind: Kind, *, row: LibraryObject, data: dict[str, Any]) -> LibraryObject:
-    _checked_category(kind, row.workspace, data, getattr(row, "type", None))
+    checked_category(kind, row.workspace, data, getattr(row, "type", None))
     url_changed = kind is LINKS and "url" in data and data["url"] != row.url  # type: ignore[attr-defined]
     for name, value in data.items():
         setattr(row, name, value)

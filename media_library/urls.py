@@ -1,6 +1,6 @@
 """URLs of media_library, mounted under ``/workspaces/<workspace_id>/media-library/``.
 
-Fixed segments (``grouped``, ``reorder``, ``recent``, ``bulk``) come before ``<id>`` so
+Fixed segments (``grouped``, ``reorder``, ``recent``, ``bulk``, ``upload``) come before ``<id>`` so
 they are never taken for an id. The four kinds share their object routes.
 """
 
@@ -36,6 +36,7 @@ urlpatterns = [
          name="ml-category"),
     path("items/recent", views.ItemRecentView.as_view(), name="ml-items-recent"),
     path("items/bulk", views.ItemBulkView.as_view(), name="ml-items-bulk"),
+    path("items/upload", views.ItemUploadView.as_view(), name="ml-items-upload"),
     path("templates/<str:object_id>/clone", views.TemplateCloneView.as_view(),
          name="ml-templates-clone"),
     path("links/<str:object_id>/refresh-preview", views.LinkRefreshPreviewView.as_view(),

@@ -14,12 +14,19 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 
 from apps.core.responses import json_response
-from media_library import presenters, selectors, services
+from apps.storage.errors import UploadTooLarge
+from media_library import presenters, selectors, services, uploads
 from media_library.access import PURGE, WorkspaceView, require_role
-from media_library.conf import LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, RECENT_DEFAULT_LIMIT
+from media_library.conf import (
+    LIST_DEFAULT_LIMIT,
+    LIST_MAX_LIMIT,
+    RECENT_DEFAULT_LIMIT,
+    media_library_settings,
+)
 from media_library.errors import CategoryNotFound
 from media_library.kinds import BIN_SECTION_OF_TYPE, ITEMS, KINDS, LINKS, TEMPLATES, Kind
 from media_library.models import CategoryType, SavedLink, Template
@@ -40,6 +47,8 @@ from media_library.validation import (
     query_value,
     string,
 )
+
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and the text fields around the file
 
 
 class _ListSchema(AutoSchema):
@@ -158,7 +167,7 @@ class ObjectListView(KindView):
     def get(self, request: Request, workspace_id: str) -> HttpResponse:
         query = list_query(self.kind, request.query_params)
         rows, total = selectors.object_page(self.kind, workspace=self.workspace, query=query)
-        return json_response({"items": [presenters.library_object(r) for r in rows],
+        return json_response({"items": presenters.library_objects(rows),
                               "total": total, "limit": query.limit, "offset": query.offset})
 
     def post(self, request: Request, workspace_id: str) -> HttpResponse:
@@ -213,7 +222,21 @@ class ItemRecentView(KindView):
         if problems:
             raise ValidationError(problems)
         rows = selectors.recent_items(self.kind, workspace=self.workspace, limit=limit)
-        return json_response([presenters.library_object(r) for r in rows])
+        return json_response(presenters.library_objects(rows))
+
+
+class ItemUploadView(KindView):
+    kind = ITEMS
+    parser_classes = [MultiPartParser]
+
+    def post(self, request: Request, workspace_id: str) -> HttpResponse:
+        # a body far over the limit is refused before it is parsed into a temporary file
+        limit = int(media_library_settings.MAX_FILE_BYTES)
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + MULTIPART_OVERHEAD:
+            raise UploadTooLarge(f"The file is larger than {limit} bytes.")
+        row = uploads.item_upload(workspace=self.workspace, user=self.user,
+                                  upload=request.FILES.get("file"), form=request.data)
+        return json_response(presenters.library_object(row), status=201)
 
 
 class ItemBulkView(KindView):
@@ -268,7 +291,7 @@ class RecycleBinView(WorkspaceView):
                 rows, total = selectors.bin_page(
                     kind, workspace=self.workspace, limit=limit, offset=offset,
                     type_value=type_value if kind is ITEMS else None)
-            body[kind.bin_section] = {"items": [presenters.library_object(r) for r in rows],
+            body[kind.bin_section] = {"items": presenters.library_objects(rows),
                                       "total": total, "limit": limit, "offset": offset}
         return json_response(body)
 
@@ -287,7 +310,7 @@ def _describe_for_openapi() -> None:
     serializers); the spec's shapes are in shared/specs/media_library.md."""
     for view in (CategoryListView, CategoryGroupedView, CategoryReorderView,
                  CategoryDetailView, ObjectListView, ObjectDetailView, ObjectRestoreView,
-                 ObjectPermanentView, ObjectUseView, ItemRecentView, ItemBulkView,
+                 ObjectPermanentView, ObjectUseView, ItemRecentView, ItemUploadView, ItemBulkView,
                  TemplateCloneView, LinkRefreshPreviewView, RecycleBinView,
                  RecycleBinEmptyView):
         for method in ("get", "post", "put", "delete"):

@@ -9,6 +9,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Membership, Role, User, Workspace
+from tests.user_library.conftest import (  # noqa: F401 (fixtures: both storages, for uploads)
+    local_storage,
+    s3_bucket,
+    storage,
+)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from tests.media_library.factories import (
     make,
     make_category,
 )
+from tests.user_library.helpers import PNG
 
 METHODS = ("get", "post", "put", "patch", "delete")
 KIND_KEYS = ("items", "templates", "snippets", "links")
@@ -108,6 +110,8 @@ class Library:
             return {"ids": [str(self.live["items"].id)], "action": "delete"}
         if name == "ml-templates-clone":
             return {"name": "Cloned"}
+        if name == "ml-items-upload":
+            return {"file": SimpleUploadedFile("a.png", PNG, "image/png")}
         if route.method == "PUT":
             return {"name": "Renamed", "isStarred": True}
         for key in KIND_KEYS:
@@ -131,4 +135,5 @@ def call(client: Any, route: Route, path: str, body: dict[str, Any] | None = Non
     handler = getattr(client, route.method.lower())
     if route.method == "GET":
         return handler(path)
-    return handler(path, body or {}, format="json")
+    files = any(isinstance(value, SimpleUploadedFile) for value in (body or {}).values())
+    return handler(path, body or {}, format="multipart" if files else "json")
