@@ -29,7 +29,7 @@ the name (40 %) or the description of a share of every workspace's items: ``auro
 the vocabulary contains either. Tags: a vocabulary of ``tags`` (200) ``topic-qualifier``
 tags, 2-6 distinct ones per object drawn with Zipf weights (s = 1), so the commonest
 tag is on about half the items and some pairs on about 1 %. ``usage_count`` is 0 for
-45 % of the objects and Pareto-distributed (α = 1.1, at most 10,000) for the others,
+45 % of the objects and Pareto-distributed (alpha 1.1, at most 10,000) for the others,
 with ``last_used_at`` after ``created_at``; 5 % are starred.
 
 Speed: as ``bench/library_loader.py``: COPY text through psycopg 3's ``cursor.copy`` on
