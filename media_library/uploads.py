@@ -12,13 +12,13 @@ on plain columns). ``fileUrl``/``thumbnailUrl`` are signed at presentation
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import User, Workspace
+from apps.core.forms import form_list
 from apps.processing import pipeline
 from apps.storage.blobs import blob_store
 from apps.storage.models import MediaKind, StoredFile
@@ -43,23 +43,8 @@ def form_fields(form: Any) -> dict[str, Any]:
     if isinstance(starred, str) and starred.lower() in ("true", "false"):
         fields["isStarred"] = starred.lower() == "true"
     if "tags" in form:
-        values = form.getlist("tags") if hasattr(form, "getlist") else [form["tags"]]
-        fields["tags"] = _tags(values)
+        fields["tags"] = form_list(form, "tags")
     return fields
-
-
-def _tags(values: list[Any]) -> Any:
-    if len(values) == 1 and isinstance(values[0], str) and values[0].lstrip().startswith("["):
-        try:
-            return json.loads(values[0])
-        except ValueError:
-            return values[0]  # not an array: the schema says so
-    tags: list[str] = []
-    for value in values:
-        if not isinstance(value, str):
-            return values
-        tags += [tag.strip() for tag in value.split(",") if tag.strip()]
-    return tags
 
 
 def item_upload(*, workspace: Workspace, user: User, upload: UploadedFile | None,

@@ -37,6 +37,7 @@ class ApiError:
     code: str = "error"
     field_errors: dict[str, list[str]] = field(default_factory=dict)
     explicit: bool = True  # False when message is only the exception's generic default
+    extra: dict[str, Any] = field(default_factory=dict)  # problem+json extension members
 
     @property
     def reason(self) -> str:
@@ -102,6 +103,7 @@ def _problem(error: ApiError) -> Rendered:
     }
     if error.field_errors:
         body["errors"] = error.field_errors
+    body.update({k: v for k, v in error.extra.items() if k not in body})
     return Rendered(body, "application/problem+json")
 
 

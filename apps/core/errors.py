@@ -14,8 +14,11 @@ class DomainError(Exception):
     code = "invalid"
     default_message = "The request could not be processed."
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *,
+                 extra: dict[str, object] | None = None) -> None:
         self.message = message or self.default_message
+        # members a dialect may add to the body (problem+json extension members)
+        self.extra = extra or {}
         super().__init__(self.message)
 
 

@@ -48,7 +48,8 @@ def to_api_error(exc: Exception) -> ApiError:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
     if isinstance(exc, DomainError):
-        return ApiError(status=exc.status_code, message=exc.message, code=exc.code)
+        return ApiError(status=exc.status_code, message=exc.message, code=exc.code,
+                        extra=dict(exc.extra))
     if isinstance(exc, drf.ValidationError):
         fields = _field_errors(exc.detail)
         if set(fields) <= {"", "non_field_errors"}:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.processing import registry
 from apps.processing.errors import PermanentError
 from apps.processing.models import StoredFileTransition
+from apps.processing.signals import file_transitioned
 from apps.storage.models import ProcessingState, ScanStatus, StoredFile
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ def transition(stored: StoredFile, *, field: str, to: str, expected: Sequence[st
     stored.state_changed_at = now
     for name, value in extra.items():
         setattr(stored, name, value)
+    file_transitioned.send(sender=StoredFile, stored_file=stored, field=field,
+                           from_state=current, to_state=to)
     return True
 
 

@@ -38,6 +38,7 @@ from apps.storage.errors import (
 )
 from apps.storage.models import BlobTombstone, ScanStatus, StoredFile, Variant
 from apps.storage.naming import sanitize_name, storage_key, variant_key
+from apps.storage.signals import usage_changed
 from apps.storage.signing import FileGrant, TokenMaker
 from apps.storage.sniff import SNIFF_BYTES, claimed_type, contradiction, sniff
 from apps.storage.streams import HashingReader, TooLarge
@@ -147,6 +148,8 @@ class BlobStore:
                                                          else None)),
                     sha256=reader.sha256, mime_type=sniffed.mime_type, kind=sniffed.kind,
                     meta=meta, quota_bucket=bucket, **quota.owner_fields(owner))
+                usage_changed.send(sender=StoredFile, stored_file=stored,
+                                   file_bytes=stored.size, variant_bytes=0, files=1)
                 if attach is not None:
                     attach(stored)
                 return stored
@@ -186,6 +189,7 @@ class BlobStore:
                     stored_file=stored, kind=kind, spec=spec, spec_hash=spec_hash,
                     source_sha256=stored.sha256, format=format, mime_type=mime_type,
                     width=width, height=height, size=len(data), key=key)
+                _variants_changed(stored, len(data) - sum(v.size for v in old))
                 if stale:
                     transaction.on_commit(lambda: self.flush_tombstones(stale))
         except BaseException:
@@ -212,8 +216,13 @@ class BlobStore:
                 old_keys = [locked.key, *locked.variants.values_list("key", flat=True)]
                 BlobTombstone.objects.bulk_create([BlobTombstone(key=k) for k in old_keys],
                                                   ignore_conflicts=True)
+                dropped = sum(locked.variants.values_list("size", flat=True))
                 locked.variants.all().delete()
                 quota.quota_adjust(stored_file=locked, delta=len(data) - locked.size)
+                quota.quota_variants_adjust(stored_file=locked, delta=-dropped)
+                usage_changed.send(sender=StoredFile, stored_file=locked,
+                                   file_bytes=len(data) - locked.size,
+                                   variant_bytes=-dropped, files=0)
                 history = [*locked.meta.get("rewritten", []),
                            {"reason": reason, "from_sha256": locked.sha256,
                             "from_size": locked.size}]
@@ -250,10 +259,14 @@ class BlobStore:
             locked = StoredFile.objects.select_for_update().filter(pk=obj.pk).first()
             if locked is None:
                 return False
-            keys = [locked.key, *locked.variants.values_list("key", flat=True)]
+            variants = list(locked.variants.values_list("key", "size"))
+            keys = [locked.key, *(key for key, _size in variants)]
             BlobTombstone.objects.bulk_create([BlobTombstone(key=k) for k in keys],
                                               ignore_conflicts=True)
-            quota.quota_release(stored_file=locked)
+            variant_bytes = sum(size for _key, size in variants)
+            quota.quota_release(stored_file=locked, variant_bytes=variant_bytes)
+            usage_changed.send(sender=StoredFile, stored_file=locked, file_bytes=-locked.size,
+                               variant_bytes=-variant_bytes, files=-1)
             locked.delete()
             transaction.on_commit(lambda: self.flush_tombstones(keys))
         return True
@@ -261,7 +274,9 @@ class BlobStore:
     def delete_variant(self, variant: Variant) -> None:
         with transaction.atomic():
             BlobTombstone.objects.get_or_create(key=variant.key)
-            Variant.objects.filter(pk=variant.pk).delete()
+            deleted, _ = Variant.objects.filter(pk=variant.pk).delete()
+            if deleted:
+                _variants_changed(variant.stored_file, -variant.size)
             transaction.on_commit(lambda: self.flush_tombstones([variant.key]))
 
     def flush_tombstones(self, keys: Iterable[str] | None = None, limit: int = 500) -> int:
@@ -356,6 +371,15 @@ def content_disposition(disposition: str, filename: str) -> str:
     """RFC 6266 header value with an ASCII fallback and the UTF-8 name."""
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def _variants_changed(stored: StoredFile, delta: int) -> None:
+    """In the transaction that made or dropped variants: the ledger (where the bucket
+    counts variants) and the feature apps' own accounts."""
+    if delta:
+        quota.quota_variants_adjust(stored_file=stored, delta=delta)
+        usage_changed.send(sender=StoredFile, stored_file=stored, file_bytes=0,
+                           variant_bytes=delta, files=0)
 
 
 blob_store = BlobStore()

@@ -27,7 +27,7 @@ from django.utils import timezone
 from apps.accounts.models import User, Workspace
 from apps.storage.conf import storage_settings
 from apps.storage.errors import QuotaExceeded
-from apps.storage.models import MediaKind, QuotaLedger, QuotaReservation, StoredFile
+from apps.storage.models import MediaKind, QuotaLedger, QuotaReservation, StoredFile, Variant
 
 Owner = User | Workspace
 
@@ -37,14 +37,26 @@ _COUNT_FIELD = {MediaKind.IMAGE: "image_count", MediaKind.VIDEO: "video_count",
 
 
 _BUCKET_DEFAULTS: dict[str, Callable[[], int]] = {}
+_COUNTS_VARIANTS: set[str] = set()
 
 
-def register_bucket(name: str, *, default_limit: Callable[[], int]) -> None:
+def register_bucket(name: str, *, default_limit: Callable[[], int],
+                    count_variants: bool = False) -> None:
     """Declare a feature app's own quota; ``default_limit`` is read on every check, so a
-    settings change applies without a restart of the ledger."""
+    settings change applies without a restart of the ledger. With ``count_variants`` the
+    bytes of a file's variants are charged to its ledger too (never refused: they are the
+    platform's doing), so the limit covers everything the owner's files occupy."""
     if not name or len(name) > 32:
         raise ValueError("a bucket name is 1-32 characters")
     _BUCKET_DEFAULTS[name] = default_limit
+    if count_variants:
+        _COUNTS_VARIANTS.add(name)
+    else:
+        _COUNTS_VARIANTS.discard(name)
+
+
+def counts_variants(bucket: str) -> bool:
+    return bucket in _COUNTS_VARIANTS
 
 
 def default_limit(bucket: str = "") -> int:
@@ -137,17 +149,26 @@ def quota_charge(*, owner: Owner, nbytes: int, kind: str,
         raise QuotaExceeded()
 
 
-def quota_release(*, stored_file: StoredFile) -> None:
-    """Release a deleted file's bytes; call in the transaction that deletes the row."""
+def quota_release(*, stored_file: StoredFile, variant_bytes: int = 0) -> None:
+    """Release a deleted file's bytes (and its variants', where the bucket counts them);
+    call in the transaction that deletes the row."""
     field = _COUNT_FIELD[MediaKind(stored_file.kind)]
+    freed = stored_file.size + (variant_bytes if counts_variants(stored_file.quota_bucket) else 0)
     _ledger_of(stored_file).update(
-        used_bytes=F("used_bytes") - stored_file.size, file_count=F("file_count") - 1,
+        used_bytes=F("used_bytes") - freed, file_count=F("file_count") - 1,
         **{field: F(field) - 1}, updated_at=timezone.now())
 
 
 def quota_adjust(*, stored_file: StoredFile, delta: int) -> None:
     """Apply a size change of an existing file (a rewrite); call in its transaction."""
     if delta:
+        _ledger_of(stored_file).update(used_bytes=F("used_bytes") + delta,
+                                       updated_at=timezone.now())
+
+
+def quota_variants_adjust(*, stored_file: StoredFile, delta: int) -> None:
+    """Variants of the file made (+) or dropped (-): charged where the bucket counts them."""
+    if delta and counts_variants(stored_file.quota_bucket):
         _ledger_of(stored_file).update(used_bytes=F("used_bytes") + delta,
                                        updated_at=timezone.now())
 
@@ -166,6 +187,9 @@ def quota_recalculate(*, owner: Owner, bucket: str = "") -> QuotaLedger:
     ledger = QuotaLedger.objects.select_for_update().get(pk=ledger_for(owner, bucket).pk)
     files = StoredFile.objects.filter(**owner_fields(owner), quota_bucket=bucket)
     ledger.used_bytes = files.aggregate(total=Coalesce(Sum("size"), 0))["total"]
+    if counts_variants(bucket):
+        ledger.used_bytes += Variant.objects.filter(stored_file__in=files).aggregate(
+            total=Coalesce(Sum("size"), 0))["total"]
     ledger.file_count = files.count()
     for kind, field in _COUNT_FIELD.items():
         setattr(ledger, field, files.filter(kind=kind).count())

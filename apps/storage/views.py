@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -15,6 +15,7 @@ from apps.core.views import json_error
 from apps.storage.blobs import blob_store, content_disposition, download_name, is_servable
 from apps.storage.errors import BlobNotFound
 from apps.storage.models import ScanStatus, StoredFile, Variant
+from apps.storage.signals import bytes_served
 from apps.storage.signing import read_token
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -44,16 +45,22 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def _stream(handle: IO[bytes], remaining: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
+def _stream(handle: IO[bytes], remaining: int, on_done: Callable[[int], object],
+            chunk: int = 256 * 1024) -> Iterator[bytes]:
+    """The bytes of the range; ``on_done(n)`` with what was actually handed to the server
+    (a client that hangs up halfway is counted for half)."""
+    sent = 0
     try:
         while remaining > 0:
             data = handle.read(min(chunk, remaining))
             if not data:
                 break
             remaining -= len(data)
+            sent += len(data)
             yield data
     finally:
         handle.close()
+        on_done(sent)
 
 
 # Nothing served here may run script or fetch: a sandbox without allow-scripts. A
@@ -102,7 +109,14 @@ def serve(request: HttpRequest, token: str,
             return _error(request, exc)
         if start:
             handle.seek(start)
-        response = StreamingHttpResponse(_stream(handle, length), status=status)
+        variant = obj if isinstance(obj, Variant) else None
+
+        def served(nbytes: int) -> None:
+            if nbytes:
+                bytes_served.send(sender=StoredFile, stored_file=stored, variant=variant,
+                                  nbytes=nbytes)
+
+        response = StreamingHttpResponse(_stream(handle, length, served), status=status)
     if isinstance(wanted, tuple):
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(length)

@@ -1,0 +1,39 @@
+"""Errors of the author's files module (rendered as RFC 9457 problem+json)."""
+
+from apps.core.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError
+
+
+class MediaFileNotFound(NotFoundError):
+    default_message = "Media file not found."
+
+
+class FolderNotFound(NotFoundError):
+    default_message = "Folder not found."
+
+
+class FolderNotEmpty(ConflictError):
+    code = "folder_not_empty"
+    default_message = ("The folder holds files: pass mode=moveToRoot to keep them without a "
+                       "folder, or mode=delete to delete them too.")
+
+
+class StorageLimitExceeded(DomainError):
+    status_code = 413
+    code = "storage_limit_exceeded"
+    default_message = "This upload would exceed your storage limit."
+
+
+class FileTooLarge(DomainError):
+    status_code = 413
+    code = "file_too_large"
+    default_message = "The file is larger than allowed."
+
+
+class NotAnImage(DomainError):
+    status_code = 422
+    code = "not_an_image"
+    default_message = "Only images can be optimized, resized or cropped."
+
+
+class AdminOnly(PermissionDeniedError):
+    default_message = "Only administrators may do this."

@@ -1,0 +1,1 @@
+"""Tasks of the image operations (optimize, resize, crop); filled by that feature."""

@@ -1,0 +1,1 @@
+"""Tasks of the upload sessions (presigned, multipart, tus); filled by that feature."""

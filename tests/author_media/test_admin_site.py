@@ -1,0 +1,53 @@
+"""The Django admin pages of author_media render, and a tier change sets the limits
+that uploads are held to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from apps.storage import quota
+from author_media.conf import QUOTA_BUCKET
+from author_media.models import MediaFile, StorageUsage
+from author_media.usage import tier_limits, usage_for
+from tests.user_library.helpers import PNG
+
+
+@pytest.fixture
+def site_admin(make_user: Any) -> Client:
+    """An operator logged in to the Django admin (a session, as a browser has)."""
+    client = Client()
+    client.force_login(make_user("operator", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize("model", ["mediafile", "storageusage", "mediafolder",
+                                   "uploadsession", "mediaoperation"])
+def test_changelists_render(site_admin: Client, model: str) -> None:
+    response = site_admin.get(f"/admin/author_media/{model}/")
+    assert response.status_code == 200
+
+
+def test_a_file_page_renders(site_admin: Client, upload: Any, local_storage: Any) -> None:
+    media_id = upload(PNG).json()["id"]
+    assert site_admin.get(f"/admin/author_media/mediafile/{media_id}/change/").status_code == 200
+    assert MediaFile.objects.filter(pk=media_id).exists()
+
+
+def test_a_tier_change_in_the_admin_sets_the_enforced_limit(site_admin: Client,
+                                                            author: Any) -> None:
+    row = usage_for(author.pk)
+    response = site_admin.post(f"/admin/author_media/storageusage/{row.pk}/change/",
+                                 {"tier": "pro", "storage_limit_bytes": "1",
+                                  "bandwidth_limit_bytes": "1"})
+    assert response.status_code == 302, response.content
+    row.refresh_from_db()
+    assert (row.tier, row.storage_limit_bytes) == ("pro", tier_limits("pro")["storage"])
+    assert quota.ledger_for(author, QUOTA_BUCKET).limit_bytes == row.storage_limit_bytes
+    site_admin.post(f"/admin/author_media/storageusage/{row.pk}/change/",
+                      {"tier": "custom", "storage_limit_bytes": "12345",
+                       "bandwidth_limit_bytes": "678"})
+    assert StorageUsage.objects.get(pk=row.pk).storage_limit_bytes == 12345
+    assert quota.ledger_for(author, QUOTA_BUCKET).limit_bytes == 12345
