@@ -35,5 +35,25 @@ class NotAnImage(DomainError):
     default_message = "Only images can be optimized, resized or cropped."
 
 
+class MediaNotCleared(ConflictError):
+    code = "media_not_cleared"
+    default_message = "The file has not been cleared by the virus scan."
+
+
+class MediaNotProcessed(ConflictError):
+    code = "media_not_processed"
+    default_message = "The image is still being processed; try again shortly."
+
+
+class ImageUnreadable(DomainError):
+    status_code = 422
+    code = "image_unreadable"
+    default_message = "The image could not be read."
+
+
+class OperationNotFound(NotFoundError):
+    default_message = "Operation not found."
+
+
 class AdminOnly(PermissionDeniedError):
     default_message = "Only administrators may do this."

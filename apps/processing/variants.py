@@ -175,9 +175,10 @@ def _format_for(stored: StoredFile, format: str | None) -> str:
     return format
 
 
-def image_resize(*, stored: StoredFile, width: int | None, height: int | None,
-                 fit: str = "contain", format: str | None = None) -> Variant:
-    """A resized rendering; with one dimension given, the other follows the aspect ratio."""
+def resize_spec(*, stored: StoredFile, width: int | None, height: int | None,
+                fit: str = "contain", format: str | None = None) -> VariantSpec:
+    """The validated spec :func:`image_resize` renders, computed without decoding: a caller
+    (the author_media API) names the variant, and refuses bad input, before queueing."""
     if stored.kind not in RASTER_KINDS or not stored.width or not stored.height:
         raise NotAnImage()
     if width is None and height is None:
@@ -185,15 +186,21 @@ def image_resize(*, stored: StoredFile, width: int | None, height: int | None,
     width = width or max(1, round(stored.width * (height or 0) / stored.height))
     height = height or max(1, round(stored.height * width / stored.width))
     fmt = _format_for(stored, format)
-    spec = _ad_hoc(f"resize-{width}x{height}-{fit}", VariantKind.RESIZED,
+    return _ad_hoc(f"resize-{width}x{height}-{fit}", VariantKind.RESIZED,
                    {"width": width, "height": height, "fit": fit, "formats": [fmt]})
-    return _one(stored, spec)
 
 
-def image_crop(*, stored: StoredFile, x: int, y: int, width: int, height: int,
-               aspect: float | None = None, format: str | None = None) -> Variant:
-    """A region of the upright image, in its displayed pixels; with ``aspect`` (w/h) the
-    box shrinks around its centre to that ratio."""
+def image_resize(*, stored: StoredFile, width: int | None, height: int | None,
+                 fit: str = "contain", format: str | None = None) -> Variant:
+    """A resized rendering; with one dimension given, the other follows the aspect ratio."""
+    return _one(stored, resize_spec(stored=stored, width=width, height=height, fit=fit,
+                                    format=format))
+
+
+def crop_spec(*, stored: StoredFile, x: int, y: int, width: int, height: int,
+              aspect: float | None = None, format: str | None = None) -> VariantSpec:
+    """The validated spec :func:`image_crop` renders (the box already fitted to
+    ``aspect``), computed without decoding, like :func:`resize_spec`."""
     if stored.kind not in RASTER_KINDS or not stored.width or not stored.height:
         raise NotAnImage()
     if aspect is not None:
@@ -207,7 +214,15 @@ def image_crop(*, stored: StoredFile, x: int, y: int, width: int, height: int,
     fmt = _format_for(stored, format)
     spec = _ad_hoc(f"crop-{x}-{y}-{width}x{height}", VariantKind.CROPPED,
                    {"width": width, "height": height, "formats": [fmt]})
-    return _one(stored, replace(spec, crop=(x, y, width, height)))
+    return replace(spec, crop=(x, y, width, height))
+
+
+def image_crop(*, stored: StoredFile, x: int, y: int, width: int, height: int,
+               aspect: float | None = None, format: str | None = None) -> Variant:
+    """A region of the upright image, in its displayed pixels; with ``aspect`` (w/h) the
+    box shrinks around its centre to that ratio."""
+    return _one(stored, crop_spec(stored=stored, x=x, y=y, width=width, height=height,
+                                  aspect=aspect, format=format))
 
 
 def _fit_aspect(x: int, y: int, width: int, height: int, aspect: float) -> tuple[int, ...]:
@@ -216,6 +231,9 @@ def _fit_aspect(x: int, y: int, width: int, height: int, aspect: float) -> tuple
         return x + (width - new_width) // 2, y, new_width, height
     new_height = max(1, round(width / aspect))
     return x, y + (height - new_height) // 2, width, new_height
+
+
+OPTIMIZED_SPEC = "optimized"  # the spec name of image_optimize's variant (one per file)
 
 
 @dataclass(frozen=True)
@@ -253,9 +271,9 @@ def image_optimize(*, stored: StoredFile) -> Optimized:
             data = encode(upright, fmt, with_srgb_profile=tagged)
     if len(data) >= stored.size:
         return Optimized(None, stored.size, stored.size)
-    spec = VariantSpec(name="optimized", width=upright.width, height=upright.height,
+    spec = VariantSpec(name=OPTIMIZED_SPEC, width=upright.width, height=upright.height,
                        formats=(fmt,), kind=VariantKind.OPTIMIZED)
-    variant = blob_store.put_variant(stored, data, spec="optimized", spec_hash=spec.hash,
+    variant = blob_store.put_variant(stored, data, spec=OPTIMIZED_SPEC, spec_hash=spec.hash,
                                      kind=VariantKind.OPTIMIZED, format=fmt.name,
                                      mime_type=fmt.mime_type, width=upright.width,
                                      height=upright.height)
