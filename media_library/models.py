@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core.ids import uuid7
@@ -82,8 +83,8 @@ def _object_indexes(prefix: str, search: tuple[str, ...]) -> list[models.Index]:
                      name=f"{prefix}_ws_created"),
         models.Index(fields=["workspace", "is_deleted", "-usage_count", "-id"],
                      name=f"{prefix}_ws_usage"),
-        models.Index(fields=["workspace", "is_deleted", "-last_used_at", "-id"],
-                     name=f"{prefix}_ws_last_used"),
+        models.Index(F("workspace"), F("is_deleted"), F("last_used_at").desc(nulls_last=True),
+                     F("id").desc(), name=f"{prefix}_ws_last_used"),
         models.Index(fields=["workspace", "is_deleted", "name", "id"], name=f"{prefix}_ws_name"),
         models.Index(fields=["workspace", "-deleted_at", "-id"],
                      condition=models.Q(is_deleted=True), name=f"{prefix}_ws_binned"),

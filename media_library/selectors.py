@@ -73,7 +73,7 @@ def object_filter(kind: Kind, *, workspace: Workspace, query: ListQuery) -> Quer
         needle = query.search
         match = Q()
         for name in kind.search_fields:
-            match |= Q(**{f"{name}__icontains": needle})
+            match |= Q(**{f"{name}__ilike_contains": needle})  # the trigram indexes
         rows = rows.filter(match)
     if query.tags:
         rows = rows.filter(tags__contains=query.tags)
@@ -89,8 +89,12 @@ def object_page(kind: Kind, *, workspace: Workspace, query: ListQuery
     rows = object_filter(kind, workspace=workspace, query=query)
     column = SORT_FIELDS[query.sort_by]
     descending = query.sort_order == "desc"
-    order = (F(column).desc(nulls_last=True) if descending
-             else F(column).asc(nulls_last=True))
+    # The orders are the indexes' (models._object_indexes), so a page is an index scan.
+    # Only last_used_at holds NULLs; PostgreSQL puts them last in ASC already, and the
+    # DESC index is NULLS LAST.
+    order: Any = f"-{column}" if descending else column
+    if column == "last_used_at" and descending:
+        order = F(column).desc(nulls_last=True)
     page = list(rows.select_related("category")
                 .order_by(order, "-id" if descending else "id")
                 [query.offset:query.offset + query.limit])
@@ -99,10 +103,11 @@ def object_page(kind: Kind, *, workspace: Workspace, query: ListQuery
 
 
 def recent_items(kind: Kind, *, workspace: Workspace, limit: int) -> list[LibraryObject]:
-    """Live objects by last use (then newest): what the composer offers first."""
+    """Live objects by last use (then newest: ids are time-ordered uuid7s): what the
+    composer offers first."""
     return list(kind.model.objects.select_related("category")
                 .filter(workspace=workspace, is_deleted=False)
-                .order_by(F("last_used_at").desc(nulls_last=True), "-created_at", "-id")
+                .order_by(F("last_used_at").desc(nulls_last=True), "-id")
                 [:limit])
 
 
@@ -113,5 +118,5 @@ def bin_page(kind: Kind, *, workspace: Workspace, limit: int, offset: int,
     if type_value and kind.type_field:
         rows = rows.filter(**{kind.type_field: type_value})
     page = list(rows.select_related("category")
-                .order_by(F("deleted_at").desc(nulls_last=True), "-id")[offset:offset + limit])
+                .order_by("-deleted_at", "-id")[offset:offset + limit])
     return page, rows.count() if page or offset else 0

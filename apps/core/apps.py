@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = "Core"
     error_dialect = "problem"
+
+    def ready(self) -> None:
+        from apps.core import lookups
+
+        lookups.register()
