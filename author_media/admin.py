@@ -95,6 +95,7 @@ class StorageUsageAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         usage.sync_quota_limit(obj)
+        usage.refresh_warnings(user_id=obj.user_id)
 
 
 @admin.register(MediaFolder)

@@ -34,6 +34,10 @@ DEFAULTS = {
     "THUMBNAIL_SPEC": "thumb-256",
     "PLACEHOLDER_SPEC": "preview-1024",
     "VARIANT_FORMAT": "webp",
+    # Where presigned (local storage), multipart (local storage) and tus uploads wait
+    # until they are complete: a local directory shared by the web processes and the
+    # worker; empty means <VAR_DIR>/uploads.
+    "UPLOAD_STAGING_DIR": "",
     # Pipeline steps after the virus scan.
     "STEPS": ("probe", "sanitize", "metadata", "variants"),
 }
@@ -44,3 +48,5 @@ QUOTA_BUCKET = "author_media"
 # Kinds of files an author may store: media, documents and downloadable files (epub,
 # zip). Active content that a browser would run is refused whatever the kind.
 REFUSED_TYPES = ("text/html", "application/xml", "application/javascript")
+REFUSED_EXTENSIONS = (".html", ".htm", ".xhtml", ".shtml", ".js", ".mjs", ".cjs", ".xml",
+                      ".xsl", ".php", ".hta")

@@ -20,10 +20,15 @@ MAX_TAG_LENGTH = 50
 
 @extend_schema_field(OpenApiTypes.STR)
 class AuthorMediaFolderField(serializers.Field):
-    """A folder path, normalised (``"a//b/"`` → ``"a/b"``); null or "" for none."""
+    """A folder path, normalised (``" /a/b/ "`` → ``"a/b"``); null or "" for none."""
 
     def to_internal_value(self, data: Any) -> str | None:
-        return folder_path(data, self.field_name or "folder")
+        try:
+            return folder_path(data, "folder")
+        except serializers.ValidationError as exc:  # the messages, under this field
+            detail = exc.detail
+            raise serializers.ValidationError(
+                detail["folder"] if isinstance(detail, dict) else detail) from None
 
     def to_representation(self, value: Any) -> Any:
         return value

@@ -13,6 +13,7 @@ are dropped (nothing charged) and the existing file is returned, flagged ``dupli
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,8 +27,14 @@ from apps.processing import pipeline
 from apps.storage.blobs import blob_store
 from apps.storage.errors import QuotaExceeded, UnsupportedType, UploadTooLarge
 from apps.storage.models import StoredFile
+from apps.storage.sniff import claimed_type
 from author_media import usage
-from author_media.conf import QUOTA_BUCKET, REFUSED_TYPES, author_media_settings
+from author_media.conf import (
+    QUOTA_BUCKET,
+    REFUSED_EXTENSIONS,
+    REFUSED_TYPES,
+    author_media_settings,
+)
 from author_media.errors import FileTooLarge, StorageLimitExceeded
 from author_media.folders import folder_ensure
 from author_media.links import content_url
@@ -72,8 +79,34 @@ def _lock_digest(user: User, sha256: str) -> None:
 
 
 def _live_duplicate(user: User, sha256: str) -> MediaFile | None:
-    return (MediaFile.objects.filter(user=user, sha256=sha256, deleted_at__isnull=True)
+    # a file the scanner holds is never handed out as a duplicate: the new upload is
+    # scanned on its own (and a held file's existence is not revealed)
+    return (MediaFile.objects.filter(user=user, sha256=sha256, deleted_at__isnull=True,
+                                     is_quarantined=False)
             .order_by("id").first())
+
+
+def _duplicate_of_stream(user: User, stream: Any) -> MediaFile | None:
+    """A live file of the user with the bytes of ``stream``, when it can be re-read (an
+    upload Django spooled): so a duplicate costs nothing even at the storage limit."""
+    if not (hasattr(stream, "seek") and hasattr(stream, "read")):
+        return None
+    digest = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(1024 * 1024):
+        digest.update(chunk)
+    stream.seek(0)
+    return _live_duplicate(user, digest.hexdigest())
+
+
+REFUSED_CLAIMS = {*REFUSED_TYPES, "text/javascript", "application/x-javascript",
+                  "application/xhtml+xml", "text/xml"}
+
+
+def _refused_name(name: str) -> bool:
+    """Script and markup by their name: plain text to the sniffer, but a browser (or a
+    site that links them) would run them."""
+    return posixpath.splitext(name.lower())[1] in REFUSED_EXTENSIONS
 
 
 def _provider() -> str:
@@ -82,8 +115,9 @@ def _provider() -> str:
 
 def media_file_attach(*, user: User, stored: StoredFile, fields: dict[str, Any]) -> MediaFile:
     """Record ``stored`` as the user's MediaFile (inside the transaction that made it)."""
-    if stored.mime_type in REFUSED_TYPES:
-        raise UnsupportedType(f"Files of type {stored.mime_type} are not accepted.")
+    if stored.mime_type in REFUSED_TYPES or _refused_name(stored.original_name):
+        raise UnsupportedType(f"Files of type {stored.mime_type} named "
+                              f"{stored.original_name!r} are not accepted.")
     _lock_digest(user, stored.sha256)
     existing = _live_duplicate(user, stored.sha256)
     if existing is not None:
@@ -116,6 +150,9 @@ def media_file_store(*, user: User, stream: IO[bytes] | Iterable[bytes], name: s
     """Stream an upload into the user's library; 413 beyond the file limit or the
     storage limit (with the headroom), 415 for refused types; nothing kept on error."""
     limit = max_size or int(author_media_settings.MAX_FILE_BYTES)
+    if _refused_name(name) or set(claimed_type(name, declared_type)) & REFUSED_CLAIMS:
+        raise UnsupportedType(f"Files like {name!r} are not accepted: browsers would run "
+                              "them.")
     if declared_size is not None and declared_size > limit:
         raise FileTooLarge(f"The file is larger than {limit} bytes.",
                            extra={"maxBytes": limit})
@@ -130,6 +167,9 @@ def media_file_store(*, user: User, stream: IO[bytes] | Iterable[bytes], name: s
     except Duplicate as duplicate:
         return Stored(duplicate.existing, duplicate=True)
     except QuotaExceeded:
+        existing = _duplicate_of_stream(user, stream)
+        if existing is not None:
+            return Stored(existing, duplicate=True)
         raise storage_limit_error(user, declared_size) from None
     except UploadTooLarge:
         raise FileTooLarge(f"The file is larger than {limit} bytes.",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from apps.processing.variants import variant_for
@@ -84,19 +84,8 @@ def on_usage_changed(sender: Any, *, stored_file: StoredFile, file_bytes: int,
         if kind in _FILES_FIELD:
             changes[_FILES_FIELD[kind]] = F(_FILES_FIELD[kind]) + files
     usage.usage_for(stored_file.owner_user_id)  # the row exists
-    ratio = float(author_media_settings.WARNING_RATIO)
-    now = timezone.now()
-    rows = usage.StorageUsage.objects.filter(user_id=stored_file.owner_user_id)
-    rows.update(**changes)
-    rows.update(storage_warning_at=Case(
-        When(total_bytes__gte=usage.share_of("storage_limit_bytes", ratio),
-             then=_keep_or(now, "storage_warning_at")),
-        default=Value(None)))
-
-
-def _keep_or(now: Any, field: str) -> Any:
-    """The warning's first time: kept while usage stays over the threshold."""
-    return Case(When(**{f"{field}__isnull": True}, then=Value(now)), default=F(field))
+    usage.StorageUsage.objects.filter(user_id=stored_file.owner_user_id).update(**changes)
+    usage.refresh_warnings(user_id=stored_file.owner_user_id, bandwidth=False)
 
 
 def on_bytes_served(sender: Any, *, stored_file: StoredFile, nbytes: int, **_: Any) -> None:

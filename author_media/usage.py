@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import (
     BigIntegerField,
     Case,
+    DateTimeField,
     ExpressionWrapper,
     F,
     FloatField,
@@ -70,11 +71,14 @@ def sync_quota_limit(row: StorageUsage) -> None:
 
 
 def usage_set_tier(*, user_id: Any, tier: str) -> StorageUsage:
+    if tier not in author_media_settings.TIERS:
+        raise ValueError(f"no storage tier {tier!r}")
     limits = tier_limits(tier)
     row = usage_for(user_id)
     StorageUsage.objects.filter(pk=row.pk).update(
         tier=tier, storage_limit_bytes=limits["storage"],
         bandwidth_limit_bytes=limits["bandwidth"])
+    refresh_warnings(user_id=user_id)
     row.refresh_from_db()
     sync_quota_limit(row)
     return row
@@ -83,6 +87,29 @@ def usage_set_tier(*, user_id: Any, tier: str) -> StorageUsage:
 def share_of(field: str, ratio: float) -> ExpressionWrapper:
     """``field * ratio`` (a threshold) as SQL."""
     return ExpressionWrapper(F(field) * Value(ratio), output_field=FloatField())
+
+
+def _warning(used: str, limit: str, field: str, now: Any) -> Case:
+    """The warning's time: set when ``used`` reaches the ratio of ``limit``, kept (its
+    first time) while it stays there, cleared below it."""
+    reached = share_of(limit, float(author_media_settings.WARNING_RATIO))
+    return Case(When(**{f"{used}__gte": reached, f"{field}__isnull": True}, then=Value(now)),
+                When(**{f"{used}__gte": reached}, then=F(field)),
+                default=Value(None), output_field=DateTimeField())
+
+
+def refresh_warnings(*, user_id: Any, storage: bool = True, bandwidth: bool = True) -> None:
+    """Recompute the warnings after the usage or the limits changed."""
+    now = timezone.now()
+    changes = {}
+    if storage:
+        changes["storage_warning_at"] = _warning("total_bytes", "storage_limit_bytes",
+                                                 "storage_warning_at", now)
+    if bandwidth:
+        changes["bandwidth_warning_at"] = _warning("bandwidth_used_bytes",
+                                                   "bandwidth_limit_bytes",
+                                                   "bandwidth_warning_at", now)
+    StorageUsage.objects.filter(user_id=user_id).update(**changes)
 
 
 def bandwidth_add(*, user_id: Any, nbytes: int) -> None:

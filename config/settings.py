@@ -155,7 +155,11 @@ from apps.processing.celery_config import BEAT_SCHEDULE, TASK_QUEUES, TASK_ROUTE
 
 CELERY_TASK_QUEUES = TASK_QUEUES
 CELERY_TASK_ROUTES = {**TASK_ROUTES, "author_media.operation": {"queue": "media"}}
-CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+CELERY_BEAT_SCHEDULE = {
+    **BEAT_SCHEDULE,
+    # abandoned presigned/multipart/tus uploads: parts deleted, quota released
+    "author-media-expire-uploads": {"task": "author_media.expire_uploads", "schedule": 600.0},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Files ----------------------------------------------------------------------------

@@ -8,6 +8,11 @@ content. It never holds a whole file in memory and never re-reads what it wrote.
 ``delete`` removes the row, its variants and their bytes; a storage failure leaves a
 tombstone that the sweeper retries, never an orphan. ``signed_url`` gives a presigned
 S3 URL or, for local storage, an HMAC-signed expiring URL served by ``views.serve``.
+
+Bytes a client writes to storage itself (a presigned POST, a multipart upload) enter
+through ``adopt``, which streams the object back once with the same checks as ``put``
+before it records it; ``put_reserved`` is ``put`` for bytes an upload session staged
+under a quota reservation made earlier. The S3 calls behind them live in ``s3.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from apps.core.ids import uuid7
-from apps.storage import quota
+from apps.storage import quota, s3
 from apps.storage.conf import storage_settings
 from apps.storage.errors import (
     BlobNotFound,
@@ -36,7 +41,13 @@ from apps.storage.errors import (
     UnsupportedType,
     UploadTooLarge,
 )
-from apps.storage.models import BlobTombstone, ScanStatus, StoredFile, Variant
+from apps.storage.models import (
+    BlobTombstone,
+    QuotaReservation,
+    ScanStatus,
+    StoredFile,
+    Variant,
+)
 from apps.storage.naming import sanitize_name, storage_key, variant_key
 from apps.storage.signals import usage_changed
 from apps.storage.signing import FileGrant, TokenMaker
@@ -163,6 +174,183 @@ class BlobStore:
         except Exception:  # the tombstone makes sure it goes eventually
             logger.warning("could not discard %s; leaving a tombstone", key, exc_info=True)
             BlobTombstone.objects.get_or_create(key=key)
+
+    # -- uploads written by clients (presigned POST, multipart, staged) -------------
+    @property
+    def is_s3(self) -> bool:
+        return s3.is_s3(self.storage)
+
+    def _s3(self) -> Storage:
+        if not self.is_s3:
+            raise RuntimeError("this operation needs the S3 storage")
+        return self.storage
+
+    def presigned_post(self, key: str, *, size: int, content_type: str,
+                       ttl: int) -> dict[str, Any]:
+        """A form upload (``{"url", "fields"}``) of exactly ``size`` bytes to ``key``."""
+        return s3.presigned_post(self._s3(), key, size=size, content_type=content_type,
+                                 ttl=ttl)
+
+    def multipart_create(self, key: str, *, content_type: str) -> str:
+        return s3.multipart_create(self._s3(), key, content_type=content_type)
+
+    def multipart_part_url(self, key: str, *, upload_id: str, part_number: int,
+                           ttl: int) -> str:
+        return s3.multipart_part_url(self._s3(), key, upload_id=upload_id,
+                                     part_number=part_number, ttl=ttl)
+
+    def multipart_parts(self, key: str, *, upload_id: str) -> list[s3.UploadedPart]:
+        return s3.multipart_parts(self._s3(), key, upload_id=upload_id)
+
+    def multipart_complete(self, key: str, *, upload_id: str,
+                           parts: list[tuple[int, str]]) -> None:
+        s3.multipart_complete(self._s3(), key, upload_id=upload_id, parts=parts)
+
+    def multipart_abort(self, key: str, *, upload_id: str) -> None:
+        s3.multipart_abort(self._s3(), key, upload_id=upload_id)
+
+    def object_size(self, key: str) -> int | None:
+        """The size of the object at ``key``, or None when there is none."""
+        if self.is_s3:
+            found = s3.head(self.storage, key)
+            return found[0] if found else None
+        try:
+            return int(self.storage.size(key))
+        except FileNotFoundError:
+            return None
+
+    def discard(self, key: str) -> None:
+        """Delete an object no row holds (a refused or abandoned client upload); a
+        storage failure leaves a tombstone for the sweeper."""
+        self._discard(key)
+
+    def put_reserved(
+        self,
+        stream: Source,
+        *,
+        owner: quota.Owner,
+        name: str | None,
+        reservation: QuotaReservation | None,
+        declared_type: str | None = None,
+        max_size: int | None = None,
+        allowed_kinds: Sequence[str] | None = None,
+        meta: dict[str, Any] | None = None,
+        quota_bucket: str = "",
+        key_for: KeyBuilder | None = None,
+        attach: Callable[[StoredFile], object] | None = None,
+    ) -> StoredFile:
+        """``put`` of bytes whose quota was reserved earlier (an upload session staged
+        them): the stream may not exceed the reservation, which the recorded file
+        consumes. If put refuses, the reservation stays: it is its session's to release.
+        """
+        caps = (max_size, reservation.bytes if reservation is not None else None,
+                int(storage_settings.MAX_UPLOAD_SIZE))
+        return self._put(stream, owner=owner, name=name, declared_type=declared_type,
+                         limit=min(x for x in caps if x is not None),
+                         allowed_kinds=allowed_kinds, meta=meta or {}, reservation=reservation,
+                         bucket=quota_bucket, key_for=key_for, attach=attach)
+
+    def adopt(
+        self,
+        key: str,
+        *,
+        owner: quota.Owner,
+        name: str | None,
+        max_size: int,
+        reservation: QuotaReservation | None = None,
+        declared_type: str | None = None,
+        allowed_kinds: Sequence[str] | None = None,
+        meta: dict[str, Any] | None = None,
+        quota_bucket: str = "",
+        attach: Callable[[StoredFile], object] | None = None,
+        relocate: bool = False,
+    ) -> StoredFile:
+        """Record the object a client wrote at ``key`` (presigned POST, multipart) as a
+        StoredFile of ``owner``, with the checks ``put`` makes on the way in.
+
+        The object is streamed back once: SHA-256 and size are computed, the head is
+        sniffed, over ``max_size`` (or the reservation) it is refused at that byte, and
+        names or declared types that contradict the bytes are refused. Then, in one
+        transaction, the quota is charged (consuming ``reservation``), the row inserted
+        and ``attach(stored)`` run. With ``relocate`` the checked version is first copied
+        (server-side, only if unchanged since it was read) to a key of the platform's
+        layout, and ``key`` is deleted: a key a client could still write to (a presigned
+        POST stays valid until it expires) never holds a recorded file.
+
+        A missing object raises BlobNotFound and changes nothing. On any other error
+        (UploadTooLarge, EmptyUpload, UnsupportedType, TypeMismatch, QuotaExceeded,
+        ObjectChanged or what ``attach`` raises) the object is deleted, nothing is
+        recorded, and the reservation stays for the caller to release.
+        """
+        caps = (max_size, reservation.bytes if reservation is not None else None,
+                int(storage_settings.MAX_UPLOAD_SIZE))
+        limit = min(x for x in caps if x is not None)
+        handle, etag = self._open_key(key)  # BlobNotFound: nothing to clean up
+        target = key
+        try:
+            with handle:
+                reader = HashingReader(handle, max_size=limit,
+                                       chunk_size=int(storage_settings.CHUNK_SIZE))
+                head = reader.peek_head(SNIFF_BYTES)
+                if not head:
+                    raise EmptyUpload()
+                sniffed = sniff(head)
+                if sniffed.kind not in (allowed_kinds or storage_settings.ALLOWED_KINDS):
+                    raise UnsupportedType(
+                        f"Files of type {sniffed.mime_type} are not accepted here.")
+                why = contradiction(sniffed, claimed_type(name, declared_type))
+                if why:
+                    raise TypeMismatch(
+                        f"The file's content does not match its name or type: {why}.")
+                try:
+                    for _chunk in reader.chunks():
+                        pass
+                except TooLarge:
+                    raise UploadTooLarge(f"The file is larger than {limit} bytes.") from None
+            file_id = uuid7()
+            if relocate:
+                target = storage_key(scope=quota.owner_scope(owner), file_id=file_id,
+                                     extension=sniffed.extension)
+                self._copy(key, target, etag=etag, content_type=sniffed.mime_type)
+            with transaction.atomic():
+                quota.quota_charge(owner=owner, nbytes=reader.size, kind=sniffed.kind,
+                                   reservation=reservation, bucket=quota_bucket)
+                stored = StoredFile.objects.create(
+                    id=file_id, key=target, size=reader.size, original_name=sanitize_name(name),
+                    sha256=reader.sha256, mime_type=sniffed.mime_type, kind=sniffed.kind,
+                    meta=meta or {}, quota_bucket=quota_bucket, **quota.owner_fields(owner))
+                usage_changed.send(sender=StoredFile, stored_file=stored,
+                                   file_bytes=stored.size, variant_bytes=0, files=1)
+                if attach is not None:
+                    attach(stored)
+        except BaseException:
+            self._discard(key)
+            if target != key:
+                self._discard(target)
+            raise
+        if target != key:
+            self._discard(key)
+        return stored
+
+    def _open_key(self, key: str) -> tuple[IO[bytes], str]:
+        """A stream of the object at ``key`` and its ETag ("" on local storage)."""
+        if self.is_s3:
+            return s3.open_stream(self.storage, key)
+        try:
+            return self.storage.open(key, "rb"), ""
+        except FileNotFoundError:
+            raise BlobNotFound() from None
+
+    def _copy(self, source: str, target: str, *, etag: str, content_type: str) -> None:
+        if self.is_s3:
+            s3.copy_if_unchanged(self.storage, source, target, etag=etag,
+                                 content_type=content_type)
+            return
+        with self.storage.open(source, "rb") as handle:
+            saved = self.storage.save(target, handle)
+        if saved != target:  # the storage renamed it: the key is taken (never, for uuid7)
+            self._discard(saved)
+            raise s3.ObjectChanged()
 
     # -- derived bytes --------------------------------------------------------------
     def put_variant(self, stored: StoredFile, data: bytes, *, spec: str, spec_hash: str,

@@ -86,6 +86,11 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
+def error_fields(body: dict[str, Any]) -> set[str]:
+    """The fields a 400 names (``tags.0`` is a problem of ``tags``)."""
+    return {key.split(".")[0] for key in body.get("errors", {})}
+
+
 def fake_png(size: int) -> bytes:
     """``size`` bytes that sniff as a PNG (signature + random bytes): distinct every call;
     fine for anything that does not decode them (uploads not processed)."""
