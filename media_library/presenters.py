@@ -41,8 +41,8 @@ def _common(row: LibraryObject) -> dict[str, Any]:
     return {
         "id": str(row.id), "workspaceId": str(row.workspace_id), "name": row.name,
         "categoryId": str(row.category_id) if row.category_id else None,
-        "category": ({"id": str(row.category_id), "name": row.category.name}
-                     if row.category_id and row.category else None),
+        "category": ({"id": str(row.category_id), "name": _category_name(row)}
+                     if row.category_id else None),
         "tags": row.tags, "isStarred": row.is_starred, "usageCount": row.usage_count,
         "lastUsedAt": timestamp(row.last_used_at), "isDeleted": row.is_deleted,
         "deletedAt": timestamp(row.deleted_at), "createdAt": timestamp(row.created_at),
@@ -96,6 +96,17 @@ def link(row: SavedLink) -> dict[str, Any]:
         "previewError": None if ok or not preview else preview.get("message"),
         "previewFetchedAt": preview.get("fetched_at"),
     }
+
+
+def _category_name(row: LibraryObject) -> str | None:
+    """From a list's ``category_name`` annotation, else the (selected) category."""
+    name = getattr(row, "category_name", _UNSET)
+    if name is _UNSET:
+        return row.category.name if row.category else None
+    return name if isinstance(name, str) else None
+
+
+_UNSET = object()
 
 
 def _user(user_id: Any) -> str | None:

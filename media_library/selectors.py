@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, Q, QuerySet
 
 from apps.accounts.models import Workspace
@@ -111,12 +112,43 @@ def recent_items(kind: Kind, *, workspace: Workspace, limit: int) -> list[Librar
                 [:limit])
 
 
-def bin_page(kind: Kind, *, workspace: Workspace, limit: int, offset: int,
-             type_value: str | None = None) -> tuple[list[LibraryObject], int]:
-    """A section of the recycle bin, most recently deleted first."""
+def _binned(kind: Kind, workspace: Workspace, type_value: str | None) -> QuerySet[Any]:
     rows = kind.model.objects.filter(workspace=workspace, is_deleted=True)
     if type_value and kind.type_field:
         rows = rows.filter(**{kind.type_field: type_value})
-    page = list(rows.select_related("category")
-                .order_by("-deleted_at", "-id")[offset:offset + limit])
-    return page, rows.count() if page or offset else 0
+    return rows
+
+
+def bin_sections(kinds: list[Kind], *, workspace: Workspace, limit: int, offset: int,
+                 type_value: str | None = None
+                 ) -> list[tuple[list[LibraryObject], int]]:
+    """Sections of the recycle bin, most recently deleted first, with their totals.
+
+    A page's category comes as ``category_name`` (no Category objects to build), and
+    the totals that a page cannot tell (a full page, or one past the start) are counted
+    in one statement for all sections: one round trip instead of one per section.
+    """
+    pages = [list(_binned(kind, workspace, type_value)
+                  .annotate(category_name=F("category__name"))
+                  .order_by("-deleted_at", "-id")[offset:offset + limit]) for kind in kinds]
+    unknown = [i for i, page in enumerate(pages) if len(page) == limit or (offset and not page)]
+    totals = [len(page) + offset for page in pages]
+    if unknown:
+        counted = _count_all([_binned(kinds[i], workspace, type_value) for i in unknown])
+        for i, total in zip(unknown, counted, strict=True):
+            totals[i] = total
+    return list(zip(pages, totals, strict=True))
+
+
+def _count_all(querysets: list[QuerySet[Any]]) -> list[int]:
+    """``SELECT (SELECT count(*) FROM (q1)), (SELECT count(*) FROM (q2)), …``."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for queryset in querysets:
+        sql, part_params = queryset.values("pk").query.sql_with_params()
+        # the ORM's own SQL with its parameters kept apart: nothing of the request inlined
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS q)")  # noqa: S608
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        return [int(n) for n in cursor.fetchone()]

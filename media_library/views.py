@@ -283,14 +283,13 @@ class RecycleBinView(WorkspaceView):
         if problems:
             raise ValidationError(problems)
         only = BIN_SECTION_OF_TYPE.get(type_value) if type_value else None
+        kinds = [kind for kind in KINDS.values() if only is None or only is kind]
+        sections = dict(zip([k.bin_section for k in kinds], selectors.bin_sections(
+            kinds, workspace=self.workspace, limit=limit, offset=offset,
+            type_value=type_value if only is ITEMS else None), strict=True))
         body = {}
         for kind in KINDS.values():
-            rows: list[Any] = []
-            total = 0
-            if only is None or only is kind:
-                rows, total = selectors.bin_page(
-                    kind, workspace=self.workspace, limit=limit, offset=offset,
-                    type_value=type_value if kind is ITEMS else None)
+            rows, total = sections.get(kind.bin_section, ([], 0))
             body[kind.bin_section] = {"items": presenters.library_objects(rows),
                                       "total": total, "limit": limit, "offset": offset}
         return json_response(body)
