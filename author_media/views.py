@@ -51,6 +51,16 @@ def upload_fields(form: Any) -> dict[str, Any]:
     return _valid(AuthorMediaUploadFieldsSerializer, data)
 
 
+def page_response(request: Request, rows: Any, page: PageNumber) -> HttpResponse:
+    """``{data, total, page, pageSize, totalPages}`` of MediaFileDtos."""
+    items = page.slice(rows)
+    total = rows.count() if items or page.page > 1 else 0
+    to_url = absolute(request)
+    return json_response({"data": [presenters.media_file(r, to_url) for r in items],
+                          "total": total, "page": page.page, "pageSize": page.page_size,
+                          "totalPages": page.total_pages(total)})
+
+
 def stored_response(request: Request, outcome: services.Stored) -> HttpResponse:
     """201 with the new file; 200 with the existing one, flagged, for a duplicate."""
     body = presenters.media_file(outcome.media, absolute(request),
@@ -125,12 +135,7 @@ class MediaListView(APIView):
         user = request_user(request)
         page = PageNumber.from_params(request.query_params, default_size=20, max_size=100)
         rows = selectors.media_list(user=user, query=_list_query(request.query_params, user))
-        items = page.slice(rows)
-        total = rows.count() if items or page.page > 1 else 0
-        to_url = absolute(request)
-        return json_response({"data": [presenters.media_file(r, to_url) for r in items],
-                              "total": total, "page": page.page, "pageSize": page.page_size,
-                              "totalPages": page.total_pages(total)})
+        return page_response(request, rows, page)
 
 
 class MediaDetailView(APIView):

@@ -28,7 +28,7 @@ from apps.storage.models import ScanStatus
 from author_media import presenters
 from author_media.errors import MediaFileNotFound
 from author_media.models import MediaFile
-from author_media.views import absolute
+from author_media.views import absolute, page_response
 
 HELD = (ScanStatus.INFECTED, ScanStatus.FLAGGED, ScanStatus.BLOCKED, ScanStatus.ERROR)
 DEFAULT_REASON = "Released after manual review"
@@ -65,13 +65,7 @@ class QuarantinedListView(_AdminView):
                 rows = rows.filter(user_id=parsed)
         if problems:
             raise ValidationError(problems)
-        rows = rows.order_by("-created_at", "-id")
-        items = page.slice(rows)
-        total = rows.count() if items or page.page > 1 else 0
-        to_url = absolute(request)
-        return json_response({"data": [presenters.media_file(r, to_url) for r in items],
-                              "total": total, "page": page.page, "pageSize": page.page_size,
-                              "totalPages": page.total_pages(total)})
+        return page_response(request, rows.order_by("-created_at", "-id"), page)
 
 
 class ReleaseView(_AdminView):
