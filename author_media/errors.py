@@ -57,3 +57,43 @@ class OperationNotFound(NotFoundError):
 
 class AdminOnly(PermissionDeniedError):
     default_message = "Only administrators may do this."
+
+
+# -- upload sessions (presigned, multipart, tus) --
+
+
+class UploadNotFound(NotFoundError):
+    default_message = "Upload not found."
+
+
+class UploadGone(DomainError):
+    status_code = 410
+    code = "upload_gone"
+    default_message = "This upload was aborted, expired or refused; start a new one."
+
+
+class UploadComplete(ConflictError):
+    code = "upload_complete"
+    default_message = "This upload is complete; it takes no more bytes."
+
+
+class UploadLocked(DomainError):
+    status_code = 423
+    code = "upload_locked"
+    default_message = "Another request is working on this upload; retry shortly."
+
+
+class UploadNotReceived(ConflictError):
+    code = "upload_not_received"
+    default_message = "Nothing has been uploaded for this upload yet; upload the file first."
+
+
+class SizeMismatch(DomainError):
+    status_code = 422
+    code = "size_mismatch"
+    default_message = "The uploaded file's size is not the size that was declared."
+
+
+class WrongProtocol(ConflictError):
+    code = "wrong_protocol"
+    default_message = "This upload does not take that request."

@@ -46,10 +46,9 @@ from rest_framework.exceptions import ValidationError
 from apps.accounts.models import User
 from apps.core.errors import ConflictError, DomainError
 from author_media import services, upload_sessions
-from author_media.errors import FileTooLarge
+from author_media.errors import FileTooLarge, UploadComplete, UploadGone
 from author_media.models import UploadProtocol, UploadSession, UploadState
 from author_media.serializers import AuthorMediaUploadFieldsSerializer
-from author_media.upload_sessions import UploadComplete, UploadGone
 
 logger = logging.getLogger(__name__)
 

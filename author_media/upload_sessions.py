@@ -62,7 +62,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import User
-from apps.core.errors import ConflictError, DomainError, NotFoundError
+from apps.core.errors import DomainError
 from apps.core.ids import uuid7
 from apps.processing import pipeline
 from apps.storage import quota
@@ -83,7 +83,16 @@ from apps.storage.naming import sanitize_name, storage_key
 from apps.storage.s3 import MultipartRefused, ObjectChanged
 from author_media import services
 from author_media.conf import QUOTA_BUCKET, REFUSED_TYPES, author_media_settings
-from author_media.errors import FileTooLarge
+from author_media.errors import (
+    FileTooLarge,
+    SizeMismatch,
+    UploadComplete,
+    UploadGone,
+    UploadLocked,
+    UploadNotFound,
+    UploadNotReceived,
+    WrongProtocol,
+)
 from author_media.models import MediaFile, UploadProtocol, UploadSession, UploadState
 
 logger = logging.getLogger(__name__)
@@ -93,44 +102,6 @@ VIA_STAGED = "staged"  # the bytes come through the platform onto its disk
 S3_MAX_PART_BYTES = 5 * 1024**3
 RESERVATION_GRACE = 3600  # a reservation outlives its session: the expiry task frees it
 _COPY_CHUNK = 1024 * 1024
-
-
-# -- errors -------------------------------------------------------------------------------
-class UploadNotFound(NotFoundError):
-    default_message = "Upload not found."
-
-
-class UploadGone(DomainError):
-    status_code = 410
-    code = "upload_gone"
-    default_message = "This upload was aborted, expired or refused; start a new one."
-
-
-class UploadComplete(ConflictError):
-    code = "upload_complete"
-    default_message = "This upload is complete; it takes no more bytes."
-
-
-class UploadLocked(DomainError):
-    status_code = 423
-    code = "upload_locked"
-    default_message = "Another request is working on this upload; retry shortly."
-
-
-class UploadNotReceived(ConflictError):
-    code = "upload_not_received"
-    default_message = "Nothing has been uploaded for this upload yet; upload the file first."
-
-
-class SizeMismatch(DomainError):
-    status_code = 422
-    code = "size_mismatch"
-    default_message = "The uploaded file's size is not the size that was declared."
-
-
-class WrongProtocol(ConflictError):
-    code = "wrong_protocol"
-    default_message = "This upload does not take that request."
 
 
 # A finishing upload whose *content* is refused ends; anything else leaves it open.

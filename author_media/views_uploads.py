@@ -31,6 +31,7 @@ from apps.accounts.permissions import request_user
 from apps.core.responses import json_response
 from apps.storage.blobs import blob_store
 from author_media import presenters, upload_sessions
+from author_media.errors import UploadNotFound
 from author_media.models import StorageProvider, UploadProtocol, UploadSession, UploadState
 from author_media.serializers import AuthorMediaUploadFieldsSerializer
 from author_media.services import Stored
@@ -295,7 +296,7 @@ class UploadTargetView(APIView):
         session_id, part = upload_sessions.read_upload_token(token)
         session = UploadSession.objects.filter(pk=session_id).first()
         if session is None:
-            raise upload_sessions.UploadNotFound()
+            raise UploadNotFound()
         is_form = request.content_type.split(";")[0].strip() == "multipart/form-data"
         feed = _form_feed(request) if is_form else upload_sessions.from_stream(request.stream)
         received = (upload_sessions.receive_part(session, part, feed) if part else
