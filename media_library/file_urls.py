@@ -19,7 +19,6 @@ from apps.processing.variants import configured_specs, is_fresh
 from apps.storage.blobs import blob_store, download_name, is_servable
 from apps.storage.models import ProcessingState, ScanStatus, StoredFile, Variant
 from media_library.conf import media_library_settings
-from media_library.models import MediaItem
 
 _STATUS = {ProcessingState.PENDING: "processing", ProcessingState.PROCESSING: "processing",
            ProcessingState.READY: "ready", ProcessingState.FAILED: "failed"}
@@ -28,9 +27,9 @@ _REFUSED = (ScanStatus.FLAGGED, ScanStatus.INFECTED, ScanStatus.BLOCKED)
 
 def uploaded_urls(rows: Iterable[Any]) -> dict[UUID, dict[str, Any]]:
     """``{item id: {"fileUrl", "thumbnailUrl", "fileStatus"}}`` for the uploaded items
-    among ``rows``."""
-    holders = {row.stored_file_id: row.pk for row in rows
-               if isinstance(row, MediaItem) and row.stored_file_id}
+    among ``rows`` (model instances or records of their fields)."""
+    holders = {row.stored_file_id: row.id for row in rows
+               if getattr(row, "stored_file_id", None)}
     if not holders:
         return {}
     spec_name = str(media_library_settings.THUMBNAIL_SPEC)

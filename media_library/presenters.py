@@ -116,11 +116,20 @@ def _user(user_id: Any) -> str | None:
 PRESENTERS = {MediaItem: media_item, Template: template, TextSnippet: snippet, SavedLink: link}
 
 
-def library_objects(rows: Sequence[LibraryObject]) -> list[dict[str, Any]]:
-    """A page of objects; uploaded items' URLs are signed in one query for the page."""
+def library_objects(rows: Sequence[Any], model: type[LibraryObject] | None = None
+                    ) -> list[dict[str, Any]]:
+    """A page of objects; uploaded items' URLs are signed in one query for the page.
+
+    ``rows``: model instances, or records of their fields (selectors' compiled reads)
+    whose ``model`` is given.
+    """
     urls = uploaded_urls(rows)
-    return [media_item(row, urls.get(row.pk)) if isinstance(row, MediaItem)
-            else PRESENTERS[type(row)](row) for row in rows]  # type: ignore[operator]
+    out = []
+    for row in rows:
+        present = PRESENTERS[model or type(row)]
+        out.append(media_item(row, urls.get(row.id)) if present is media_item
+                   else present(row))  # type: ignore[operator]
+    return out
 
 
 def library_object(row: LibraryObject) -> dict[str, Any]:

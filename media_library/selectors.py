@@ -8,13 +8,16 @@ trigram GIN indexes), ``tags`` an AND over the tag array (``@>``, its GIN index)
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
 from apps.accounts.models import Workspace
+from apps.core.compiled import Statement, compiled
 from apps.core.ids import parse_uuid
 from media_library.kinds import Kind
 from media_library.models import Category, LibraryObject
@@ -112,43 +115,75 @@ def recent_items(kind: Kind, *, workspace: Workspace, limit: int) -> list[Librar
                 [:limit])
 
 
-def _binned(kind: Kind, workspace: Workspace, type_value: str | None) -> QuerySet[Any]:
-    rows = kind.model.objects.filter(workspace=workspace, is_deleted=True)
-    if type_value and kind.type_field:
-        rows = rows.filter(**{kind.type_field: type_value})
-    return rows
+def _binned(kind: Kind, type_filtered: bool) -> Callable[..., QuerySet[Any]]:
+    """The factory of a section's binned rows (of one type when ``type_filtered``)."""
+    def build(workspace_id: uuid.UUID, type_value: str | None = None) -> QuerySet[Any]:
+        rows = kind.model.objects.filter(workspace_id=workspace_id, is_deleted=True)
+        if type_filtered and kind.type_field:
+            rows = rows.filter(**{kind.type_field: type_value})
+        return rows
+    return build
 
 
 def bin_sections(kinds: list[Kind], *, workspace: Workspace, limit: int, offset: int,
                  type_value: str | None = None
-                 ) -> list[tuple[list[LibraryObject], int]]:
+                 ) -> list[tuple[list[SimpleNamespace], int]]:
     """Sections of the recycle bin, most recently deleted first, with their totals.
 
-    A page's category comes as ``category_name`` (no Category objects to build), and
-    the totals that a page cannot tell (a full page, or one past the start) are counted
-    in one statement for all sections: one round trip instead of one per section.
+    The bin is read whole on every visit, so its statements are compiled once per shape
+    (apps.core.compiled) and its rows come as records of the fields (with the category's
+    ``category_name``), not model instances. The totals that a page cannot tell (a full
+    page, or one past the start) are counted in one statement for all sections.
     """
-    pages = [list(_binned(kind, workspace, type_value)
-                  .annotate(category_name=F("category__name"))
-                  .order_by("-deleted_at", "-id")[offset:offset + limit]) for kind in kinds]
+    values: dict[str, Any] = {"workspace_id": workspace.pk}
+    if type_value:
+        values["type_value"] = type_value
+    pages = []
+    for kind in kinds:
+        filtered = bool(type_value and kind.type_field)
+        key = ("media_library.bin_page", kind.key, filtered, limit, offset)
+        pages.append(compiled(key, _bin_page(kind, filtered, limit, offset),
+                              **_given(values, filtered)).records())
     unknown = [i for i, page in enumerate(pages) if len(page) == limit or (offset and not page)]
     totals = [len(page) + offset for page in pages]
     if unknown:
-        counted = _count_all([_binned(kinds[i], workspace, type_value) for i in unknown])
+        counted = _count_all([_bin_ids(kinds[i], values, type_value) for i in unknown])
         for i, total in zip(unknown, counted, strict=True):
             totals[i] = total
     return list(zip(pages, totals, strict=True))
 
 
-def _count_all(querysets: list[QuerySet[Any]]) -> list[int]:
+def _bin_page(kind: Kind, filtered: bool, limit: int, offset: int
+              ) -> Callable[..., QuerySet[Any]]:
+    build = _binned(kind, filtered)
+    fields = [f.attname for f in kind.model._meta.concrete_fields]
+
+    def page(**given: Any) -> QuerySet[Any]:
+        return (build(**given).annotate(category_name=F("category__name"))
+                .order_by("-deleted_at", "-id")
+                .values(*fields, "category_name")[offset:offset + limit])
+    return page
+
+
+def _given(values: dict[str, Any], filtered: bool) -> dict[str, Any]:
+    return values if filtered else {"workspace_id": values["workspace_id"]}
+
+
+def _bin_ids(kind: Kind, values: dict[str, Any], type_value: str | None) -> Statement:
+    filtered = bool(type_value and kind.type_field)
+    build = _binned(kind, filtered)
+    return compiled(("media_library.bin_ids", kind.key, filtered),
+                    lambda **given: build(**given).values("pk"), **_given(values, filtered))
+
+
+def _count_all(statements: list[Statement]) -> list[int]:
     """``SELECT (SELECT count(*) FROM (q1)), (SELECT count(*) FROM (q2)), …``."""
     parts: list[str] = []
     params: list[Any] = []
-    for queryset in querysets:
-        sql, part_params = queryset.values("pk").query.sql_with_params()
+    for statement in statements:
         # the ORM's own SQL with its parameters kept apart: nothing of the request inlined
-        parts.append(f"(SELECT count(*) FROM ({sql}) AS q)")  # noqa: S608
-        params.extend(part_params)
+        parts.append(f"(SELECT count(*) FROM ({statement.sql}) AS q)")  # noqa: S608
+        params.extend(statement.params)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}", params)
         return [int(n) for n in cursor.fetchone()]

@@ -290,7 +290,7 @@ class RecycleBinView(WorkspaceView):
         body = {}
         for kind in KINDS.values():
             rows, total = sections.get(kind.bin_section, ([], 0))
-            body[kind.bin_section] = {"items": presenters.library_objects(rows),
+            body[kind.bin_section] = {"items": presenters.library_objects(rows, kind.model),
                                       "total": total, "limit": limit, "offset": offset}
         return json_response(body)
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 
 from apps.accounts.models import API_KEY_MARKER, ApiKey, Membership, User, Workspace
+from apps.core.compiled import compiled
 from apps.core.errors import NotFoundError
 from apps.core.ids import parse_uuid
 
@@ -23,13 +28,35 @@ def workspace_get(*, user: User, workspace_id: object) -> Workspace:
     return workspace
 
 
+_MEMBERSHIP_FIELDS = [f.attname for f in Membership._meta.concrete_fields]
+_WORKSPACE_FIELDS = [f.attname for f in Workspace._meta.concrete_fields]
+
+
+def _membership_row(workspace_id: UUID, user_id: UUID) -> QuerySet[Membership, Any]:
+    return (Membership.objects.filter(workspace_id=workspace_id, user_id=user_id)
+            .values(*_MEMBERSHIP_FIELDS, *(f"workspace__{n}" for n in _WORKSPACE_FIELDS))[:1])
+
+
 def membership_get(*, user: User, workspace_id: object) -> Membership | None:
-    """The caller's membership in a workspace (None when not a member or malformed id)."""
+    """The caller's membership in a workspace (None when not a member or malformed id),
+    with its workspace.
+
+    Every request of a workspace's API asks this first, so the statement is compiled once
+    (apps.core.compiled) and the two instances built from its row.
+    """
     pk = parse_uuid(workspace_id)
     if pk is None:
         return None
-    return Membership.objects.select_related("workspace").filter(
-        workspace_id=pk, user=user).first()
+    rows = compiled(("accounts.membership_get",), _membership_row, workspace_id=pk,
+                    user_id=user.pk).dicts()
+    if not rows:
+        return None
+    row = rows[0]
+    membership = Membership.from_db(DEFAULT_DB_ALIAS, _MEMBERSHIP_FIELDS,
+                                    [row[n] for n in _MEMBERSHIP_FIELDS])
+    membership.workspace = Workspace.from_db(
+        DEFAULT_DB_ALIAS, _WORKSPACE_FIELDS, [row[f"workspace__{n}"] for n in _WORKSPACE_FIELDS])
+    return membership
 
 
 def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
