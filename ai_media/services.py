@@ -14,6 +14,7 @@ reported and never sinks the others. Rows are locked in id order and tag counter
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import struct
@@ -59,7 +60,7 @@ old AS (DELETE FROM media_tags WHERE media_id = ANY(%(ids)s::text[])
         RETURNING tag_category AS c, tag_value AS v),
 delta AS (SELECT c, v, sum(n) AS n FROM (
               SELECT c, v, -1 AS n FROM old
-              UNION ALL SELECT c, v, 1 FROM unnest(%(c)s::text[], %(v)s::text[]) AS t(c, v)) d
+              UNION ALL SELECT t->>0, t->>1, 1 FROM json_array_elements(%(tags)s::json) AS t) d
           GROUP BY c, v HAVING sum(n) <> 0)
 INSERT INTO media_tag_counts (tag_category, tag_value, count)
 SELECT c, v, n FROM delta ORDER BY c, v
@@ -105,6 +106,7 @@ def _apply_count_deltas(deltas: Counter[tuple[str, str]]) -> None:
                                        [n for _, n in changes]])
 
 
+@functools.lru_cache(maxsize=65536)  # tag categories and values repeat across items
 def _copy_text(value: str) -> bytes:
     data = value.encode()
     return struct.pack(">i", len(data)) + data
@@ -158,8 +160,8 @@ def _write_batch(items: Sequence[MediaInput]) -> tuple[int, int, list[str]]:
         # id new to us may have been written meanwhile by a concurrent request (its row
         # was then locked by the upsert), and its tags must leave the counts too.
         new_tags = [tag for item in items for tag in item.tags]
-        cursor.execute(_REPLACE_OLD, {"ids": ids, "c": [c for c, _ in new_tags],
-                                      "v": [v for _, v in new_tags]})
+        # the new tags as one JSON text: psycopg adapts a list element by element
+        cursor.execute(_REPLACE_OLD, {"ids": ids, "tags": orjson.dumps(new_tags).decode()})
         uuids = _uuid4_bytes(sum(len(item.tags) for item in items))
         tag_rows = [_TAG_ROW_HEAD + next(uuids) + ref + _copy_text(c) + _copy_text(v)
                     for item in items for ref in (_copy_text(str(item.id)),)

@@ -23,6 +23,7 @@ MAX_URL_LENGTH = 2048
 MAX_TITLE_LENGTH = 1000
 MAX_CATEGORY_LENGTH, MAX_VALUE_LENGTH, MAX_TAGS = 64, 128, 500
 _NUMBER_TYPES = {float, int}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _WHITESPACE = re.compile(r"\s")
 # URLs that urlsplit surely reads as http(s) with a host, checked without it (the common
 # case of a bulk import); anything else goes through urlsplit
@@ -111,10 +112,10 @@ def parse_embedding(value: Any) -> np.ndarray | None:
     if not set(map(type, value)) <= _NUMBER_TYPES:  # bool is a subclass of int, not int
         raise ItemInvalid("clip_embedding must hold numbers only")
     try:
-        vector = np.asarray(value, dtype=np.float64)
+        vector = np.fromiter(value, dtype=np.float64, count=EMBEDDING_DIMENSIONS)
     except (OverflowError, ValueError):
         raise ItemInvalid("clip_embedding must hold finite numbers") from None
-    if not np.isfinite(vector).all() or (np.abs(vector) > np.finfo(np.float32).max).any():
+    if not np.abs(vector).max() <= _FLOAT32_MAX:  # also false for NaN
         raise ItemInvalid("clip_embedding must hold finite numbers")
     return vector.astype(np.float32)
 
