@@ -18,8 +18,10 @@ COPY ai_media ./ai_media
 COPY author_media ./author_media
 COPY admin_media ./admin_media
 COPY templates ./templates
+COPY locale ./locale
 COPY manage.py Procfile ./
 RUN pip install --no-cache-dir -c requirements.lock . \
+    && for po in locale/*/LC_MESSAGES/django.po; do pybabel compile -i "$po" -o "${po%.po}.mo"; done \
     && DATABASE_URL=postgresql://build/unused SECRET_KEY=build \
        python manage.py collectstatic --no-input -v 0
 

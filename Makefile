@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha25
 PYTEST_WORKERS ?= 2
 export PORT ?= 8000
 
-.PHONY: run test lint typecheck bench system-deps clean help
+.PHONY: run test lint typecheck bench system-deps messages clean help
 
 help:
 	@echo "make run   - the platform on http://127.0.0.1:$(PORT) with its embedded defaults"
@@ -33,7 +33,13 @@ system-deps:
 	  fi; \
 	fi
 
-run: $(STAMP)
+# The compiled message catalogues (locale/*/LC_MESSAGES/django.mo; not in git).
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+messages: $(CATALOGUES)
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+run: $(STAMP) messages
 	@scripts/run.sh
 
 lint: $(STAMP)
@@ -43,11 +49,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	DATABASE_URL=postgresql://unused/unused $(BIN)/mypy .
 
-test: $(STAMP) system-deps lint typecheck
+test: $(STAMP) system-deps messages lint typecheck
 	TEST_PYTHON=$(BIN)/python PYTEST_WORKERS=$(PYTEST_WORKERS) \
 	  $(BIN)/python scripts/test_services.py -- scripts/run_tests.sh $(PYTEST_ARGS)
 
-bench: $(STAMP) system-deps
+bench: $(STAMP) system-deps messages
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
 	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench $(BENCH)
 

@@ -1,5 +1,9 @@
-"""URLs of admin_media; mounted by config/urls.py. Endpoints arrive with the app's issue."""
+"""URLs of admin_media; mounted under ``/api/`` by config/urls.py."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from admin_media.views import AdminMediaView
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("admin/media", AdminMediaView.as_view(), name="admin-media"),
+]

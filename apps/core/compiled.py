@@ -7,11 +7,12 @@ id change) is built once with stand-in values, compiled, and its SQL kept: where
 stand-in landed among the parameters says where each call's values go. The ORM still
 writes every statement; only the writing is not repeated.
 
-Stand-ins can be made for UUIDs, strings and integers (values a lookup passes through
-unchanged, so they are found again among the parameters); anything else that shapes the
-statement (flags, ``None``, a slice) belongs in the key. A stand-in a lookup rewrote
-(``__icontains`` wraps it in ``%``) or inlined into the SQL text is refused when the
-statement is compiled, so a wrong use fails loudly and at once, never with wrong rows.
+Stand-ins can be made for UUIDs, strings, integers and aware datetimes (values a lookup
+passes through unchanged, so they are found again among the parameters); anything else
+that shapes the statement (flags, ``None``, a slice) belongs in the key. A stand-in a
+lookup rewrote (``__icontains`` wraps it in ``%``) or inlined into the SQL text is
+refused when the statement is compiled, so a wrong use fails loudly and at once, never
+with wrong rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,7 +37,9 @@ CACHE_SIZE = 512  # shapes per process; the least recently used goes first
 class _Shape:
     sql: str
     params: tuple[Any, ...]  # the compiled parameters, stand-ins included
-    slots: tuple[tuple[int, str], ...]  # (parameter position, value name)
+    # (parameter position, value name, its index in a list parameter or None): an array
+    # lookup (``tags__contains=[value]``) passes the value inside a list
+    slots: tuple[tuple[int, str, int | None], ...]
     names: tuple[str, ...]  # the rows' keys, as values() names them
     converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
 
@@ -70,6 +74,13 @@ class Statement:
             out.append(dict(zip(names, values, strict=True)))
         return out
 
+    def count(self) -> int:
+        """How many rows the statement returns, counted by PostgreSQL."""
+        with connections[self.using].cursor() as cursor:
+            # the ORM's own SQL with its parameters kept apart: nothing inlined
+            cursor.execute(f"SELECT count(*) FROM ({self.sql}) AS q", self.params)  # noqa: S608
+            return int(cursor.fetchone()[0])
+
     def records(self) -> list[SimpleNamespace]:
         """The rows with attribute access (``row.name``), for code written against model
         instances that only reads their fields."""
@@ -100,8 +111,12 @@ def compiled(key: Hashable, build: Callable[..., QuerySet[Any]], *, using: str =
             while len(_shapes) > CACHE_SIZE:
                 _shapes.popitem(last=False)
     params = list(shape.params)
-    for position, name in shape.slots:
-        params[position] = values[name]
+    for position, name, index in shape.slots:
+        if index is None:
+            params[position] = values[name]
+        else:
+            params[position] = [*params[position]]
+            params[position][index] = values[name]
     return Statement(shape.sql, params, shape, using)
 
 
@@ -112,6 +127,9 @@ def _stand_in(name: str, value: Any) -> Any:
         return f"compiled-stand-in-{uuid.uuid4().hex}"
     if isinstance(value, int) and not isinstance(value, bool):
         return random.randrange(2**61, 2**62)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            microseconds=random.randrange(2**50))
     raise TypeError(f"compiled(): no stand-in for {name}={value!r}; put it in the key")
 
 
@@ -123,12 +141,14 @@ def _compile(build: Callable[..., QuerySet[Any]], using: str, values: dict[str, 
     compiler = query.get_compiler(using=using)
     sql, params = compiler.as_sql()
     by_stand_in = {stand_in: name for name, stand_in in stand_ins.items()}
-    slots = []
+    slots: list[tuple[int, str, int | None]] = []
     for position, param in enumerate(params):
-        name = by_stand_in.get(param) if isinstance(param, uuid.UUID | str | int) else None
-        if name is not None:
-            slots.append((position, name))
-    found = sorted(name for _, name in slots)
+        for index, value in (enumerate(param) if isinstance(param, list) else [(None, param)]):
+            hashable = isinstance(value, uuid.UUID | str | int | datetime)
+            name = by_stand_in.get(value) if hashable else None
+            if name is not None:
+                slots.append((position, name, index))
+    found = sorted(name for _, name, _ in slots)
     if found != sorted(stand_ins):
         raise ValueError(f"compiled(): each value must reach the SQL as one parameter, "
                          f"unchanged; found {found} of {sorted(stand_ins)}")

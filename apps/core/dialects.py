@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from django.apps import apps
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext
 
 DEFAULT_DIALECT = "problem"
@@ -135,15 +135,20 @@ def dialect_for_view(view: object | None) -> str | None:
     return getattr(config, "error_dialect", None) if config else None
 
 
-def dialect_for_path(path: str) -> str | None:
-    """The dialect of the app whose declared URL prefix is the longest match for path."""
-    best: tuple[int, str | None] | None = None
+def app_for_path(path: str) -> AppConfig | None:
+    """The app whose declared URL prefix (``AppConfig.url_prefixes``) is the longest
+    match for path."""
+    best: tuple[int, AppConfig] | None = None
     for config in apps.get_app_configs():
-        dialect = getattr(config, "error_dialect", None)
         for prefix in getattr(config, "url_prefixes", ()):
             if _matches(path, prefix) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), dialect)
+                best = (len(prefix), config)
     return best[1] if best else None
+
+
+def dialect_for_path(path: str) -> str | None:
+    """The dialect of the app that owns path by its URL prefixes."""
+    return getattr(app_for_path(path), "error_dialect", None)
 
 
 def _matches(path: str, prefix: str) -> bool:

@@ -87,7 +87,8 @@ def test_throttled_is_429_with_retry_after(client: APIClient, app: str) -> None:
                                             "error": "Not Found"}),
     ("/api/feed/nope", {"error": "Not found"}),
     ("/api/similar/x/y", {"error": "Not found"}),
-    ("/api/admin/media/nope", {"success": False, "message": "Not found", "data": None}),
+    # admin_media answers in Chinese unless asked for English (apps/core/languages.py)
+    ("/api/admin/media/nope", {"success": False, "message": "接口不存在", "data": None}),
 ])
 def test_unknown_urls_under_an_app_use_its_dialect(client: APIClient, path: str,
                                                    expected: dict) -> None:
