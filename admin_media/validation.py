@@ -67,8 +67,8 @@ def list_query(params: QueryDict) -> ListQuery:
         media_type=text["mediaType"], category=text["category"],
         supabase_id=text["supabaseId"], record_id=text["recordId"],
         aspect_ratio=text["aspectRatio"],
-        created_from=_datetime(params.get("createdFrom"), messages.CREATED_FROM_INVALID),
-        created_to=_datetime(params.get("createdTo"), messages.CREATED_TO_INVALID))
+        created_from=datetime_value(params.get("createdFrom"), messages.CREATED_FROM_INVALID),
+        created_to=datetime_value(params.get("createdTo"), messages.CREATED_TO_INVALID))
 
 
 def _positive_int(raw: str | None, default: int, maximum: int, message: str) -> int:
@@ -88,11 +88,12 @@ def _filter(raw: str | None) -> str | None:
     return raw
 
 
-def _datetime(raw: str | None, message: str) -> datetime | None:
+def datetime_value(raw: Any, message: str) -> datetime | None:
+    """An ISO 8601 date-time (UTC when it names no zone); InvalidRequest(message)."""
     if raw is None or raw == "":
         return None
     try:
-        parsed = parse_datetime(raw)
+        parsed = parse_datetime(raw) if isinstance(raw, str) else None
     except ValueError:
         parsed = None
     if parsed is None:

@@ -16,19 +16,21 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.db import DatabaseError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import JSONParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from admin_media import ingest, messages, presenters, selectors, services, validation
-from admin_media.errors import OperationFailed
+from admin_media.conf import admin_media_settings
+from admin_media.errors import MediaNotFound, OperationFailed
 from apps.accounts.models import Scope
 from apps.accounts.permissions import IsStaff
 from apps.core.responses import json_response
+from apps.storage.blobs import blob_store, is_servable
 
 logger = logging.getLogger(__name__)
 Handler = TypeVar("Handler", bound=Callable[..., HttpResponse])
@@ -68,6 +70,27 @@ _LIST_PARAMETERS = [
     OpenApiParameter("page", int, description="default 1"),
     OpenApiParameter("pageSize", int, description="default 10, at most 100"),
 ]
+
+
+class MediaFileView(APIView):
+    """``GET /api/admin/media/<id>/file/<token>``: the stable link of an uploaded media's
+    file (ingest.file_link), a redirect to a fresh signed URL of the storage. Open to
+    anyone holding the link (it is the media's ``url``); 404 until the scanner has
+    cleared the file, and for a deleted media or a wrong token."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="admin_media_file", tags=["admin_media"],
+                   responses={302: None, 404: OpenApiTypes.OBJECT})
+    def get(self, request: Request, media_id: str, token: str) -> HttpResponse:
+        media = (selectors.media_get_live(media_id)
+                 if ingest.file_link_valid(media_id, token) else None)
+        stored = media.stored_file if media is not None else None
+        if stored is None or not is_servable(stored):
+            raise MediaNotFound()
+        return HttpResponseRedirect(blob_store.signed_url(
+            stored, ttl=int(admin_media_settings.SIGNED_URL_TTL)))
 
 
 class AdminMediaView(APIView):

@@ -62,3 +62,14 @@ def test_anonymous_and_non_staff(api_client: APIClient, auth_client: APIClient) 
     refused: Any = auth_client.get(BASE, HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 403 and refused.json()["message"] == "Staff only."
     assert auth_client.get(BASE).json()["message"] == "仅限管理员访问"
+
+
+def test_ingest_by_url_and_upload(staff: APIClient, settings: Any) -> None:
+    made = staff.post(BASE, {"url": "https://cdn.example.com/a.mp4", "type": "video/mp4",
+                             "category": "trailer", "supabaseId": "user_1"}, format="json")
+    assert made.status_code == 201, made.content
+    media = made.json()["data"]["media"]
+    assert media["mediaType"] == "video" and media["category"] == ["trailer"]
+    assert staff.post(BASE, {"url": "ftp://x/y", "type": "video/mp4"},
+                      format="json").json()["message"] == "url参数无效，必须是http(s) URL"
+    assert Media.objects.count() == 1
