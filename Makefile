@@ -21,15 +21,17 @@ $(STAMP): pyproject.toml requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # Debian packages the test suite runs for real: redis-server and clamd (and clamdscan,
-# the baseline of the scan benchmark).
+# the baseline of the scan benchmark), and chromium for the browser tests (Playwright
+# drives it; it cannot download its own browsers here).
 system-deps:
 	@if ! command -v redis-server >/dev/null || ! command -v clamd >/dev/null \
-	    || ! command -v clamdscan >/dev/null; then \
+	    || ! command -v clamdscan >/dev/null || ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      --no-install-recommends redis-server clamav-daemon clamdscan >/dev/null; \
+	      --no-install-recommends redis-server clamav-daemon clamdscan chromium >/dev/null; \
 	  else \
-	    echo "Install redis-server, clamav-daemon (clamd) and clamdscan first." >&2; exit 1; \
+	    echo "Install redis-server, clamav-daemon (clamd), clamdscan and chromium first." >&2; \
+	    exit 1; \
 	  fi; \
 	fi
 

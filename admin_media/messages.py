@@ -20,7 +20,7 @@ PAGE_SIZE_INVALID = _("pageSize is invalid: it must be an integer from 1 to 100"
 MEDIA_TYPE_INVALID = _("mediaType is invalid: it must be image or video")
 CREATED_FROM_INVALID = _("createdFrom is invalid: it must be an ISO 8601 date-time")
 CREATED_TO_INVALID = _("createdTo is invalid: it must be an ISO 8601 date-time")
-FILTER_TOO_LONG = _("A filter value may be at most 512 characters")
+FILTER_INVALID = _("A filter value must be text of at most 512 characters")
 # PATCH, DELETE
 MEDIA_IDS_INVALID = _("mediaIds is invalid: it must be a non-empty array")
 MEDIA_IDS_ITEMS_INVALID = _("mediaIds must hold non-empty strings")

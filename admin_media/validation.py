@@ -29,7 +29,7 @@ MAX_CATEGORIES = 100
 MAX_CATEGORY_LENGTH = 64
 MAX_FILTER_LENGTH = 512
 MAX_PAGE = 10_000_000  # beyond any table: keeps OFFSET a sane integer
-ASPECT_RATIO = re.compile(r"(\d{1,6})/(\d{1,6})")
+ASPECT_RATIO = re.compile(r"([0-9]{1,6})/([0-9]{1,6})")  # ASCII digits only
 HTTP_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 MAX_URL_LENGTH = 2048
 
@@ -84,7 +84,7 @@ def _filter(raw: str | None) -> str | None:
     if raw is None or raw == "":
         return None
     if len(raw) > MAX_FILTER_LENGTH or "\x00" in raw:
-        raise InvalidRequest(messages.FILTER_TOO_LONG)
+        raise InvalidRequest(messages.FILTER_INVALID)
     return raw
 
 

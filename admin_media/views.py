@@ -15,10 +15,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -29,6 +29,7 @@ from admin_media.conf import admin_media_settings
 from admin_media.errors import MediaNotFound, OperationFailed
 from apps.accounts.models import Scope
 from apps.accounts.permissions import IsStaff
+from apps.core.errors import DomainError
 from apps.core.responses import json_response
 from apps.storage.blobs import blob_store, is_servable
 
@@ -45,14 +46,17 @@ def envelope(message: str, data: Any, status: int = 200) -> HttpResponse:
 
 
 def failing_as(message: str) -> Callable[[Handler], Handler]:
-    """A database failure (or any unforeseen one) answers the spec's 500 message for the
-    operation; the cause goes to the log, not to the caller."""
+    """Any unforeseen failure (the database's, or a bug) answers the spec's 500 message
+    for the operation; the cause goes to the log, not to the caller. The caller's own
+    mistakes (domain and DRF errors) keep their status and message."""
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         def run(*args: Any, **kwargs: Any) -> HttpResponse:
             try:
                 return handler(*args, **kwargs)
-            except DatabaseError as exc:
+            except (DomainError, APIException):
+                raise  # the caller's mistake, answered with its own message
+            except Exception as exc:
                 logger.exception("admin_media: %s", handler.__name__)
                 raise OperationFailed(message) from exc
         return run  # type: ignore[return-value]
