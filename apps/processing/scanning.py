@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import ConflictError, DomainError
@@ -151,6 +152,21 @@ def scan_release(*, stored: StoredFile, actor: Any, reason: str) -> StoredFile:
         raise ConflictError("This file is not held by the scanner.")
     enqueue(stored)
     return stored
+
+
+def scan_again(*, stored: StoredFile, actor: Any) -> bool:
+    """An admin's request to judge a file afresh (new signatures since): back to PENDING,
+    recorded, and queued for the scanner; not served until it is judged again. A file
+    being scanned right now is left alone (False). A quarantine stays until a release."""
+    from apps.processing.tasks import scan
+
+    moved = transition(stored, field="scan_status", to=ScanStatus.PENDING,
+                       expected=[s for s in ScanStatus.values if s != ScanStatus.SCANNING],
+                       detail="re-scan requested", actor=actor)
+    if moved:
+        transaction.on_commit(lambda: scan.apply_async(kwargs={
+            "stored_file_id": str(stored.pk)}))
+    return moved
 
 
 def scan_quarantine(*, stored: StoredFile, actor: Any, reason: str) -> StoredFile:

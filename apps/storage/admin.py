@@ -1,27 +1,9 @@
-"""Operators' views of stored files (the full console comes with its own issue)."""
+"""Operators' views of quota ledgers and tombstones. Stored files are in
+apps/processing/admin.py, where their actions (release, re-scan, regenerate) live."""
 
 from django.contrib import admin
 
-from apps.storage.models import BlobTombstone, QuotaLedger, StoredFile, Variant
-
-
-class VariantInline(admin.TabularInline):
-    model = Variant
-    extra = 0
-    readonly_fields = ("kind", "spec", "format", "width", "height", "size", "key")
-    can_delete = False
-
-
-@admin.register(StoredFile)
-class StoredFileAdmin(admin.ModelAdmin):
-    list_display = ("original_name", "kind", "mime_type", "size", "scan_status",
-                    "is_quarantined", "processing_state", "created_at")
-    list_filter = ("kind", "scan_status", "is_quarantined", "processing_state")
-    search_fields = ("original_name", "sha256", "key")
-    readonly_fields = ("key", "sha256", "size", "mime_type", "kind", "created_at")
-    raw_id_fields = ("owner_user", "owner_workspace")
-    date_hierarchy = "created_at"
-    inlines = [VariantInline]
+from apps.storage.models import BlobTombstone, QuotaLedger
 
 
 @admin.register(QuotaLedger)
