@@ -9,8 +9,9 @@ millions of rows. What serves that:
   each ending in ``(created_at DESC, id DESC)``, so a page of one filter is an index
   scan in the list's order; and a GIN index on ``category`` for ``@>``;
 - ``MediaCategoryEntry``: one row per (category, live media), ordered like the list,
-  so a deep page of one category is a walk of one index, not a sort of every row of the
-  category (GIN answers *which* rows, never in what order);
+  so a deep page of one category (alone, or with a media type, a MIME type or a user) is
+  a walk of one index, not a sort of every row of the category (GIN answers *which*
+  rows, never in what order);
 - ``MediaTally``: live rows counted per (media type, MIME type, aspect ratio) and per
   category within those, so the ``total`` of any mix of those filters is a sum over a
   few hundred counters instead of a COUNT over millions of rows.
@@ -83,16 +84,29 @@ class Media(models.Model):
 
 
 class MediaCategoryEntry(models.Model):
-    """One live media under one of its categories (kept by the triggers)."""
+    """One live media under one of its categories (kept by the triggers), with the
+    columns a category is most often combined with, each indexed after the category in
+    list order: a category with a media type, a MIME type or a user is one index walk
+    (its page and its count), however deep the page."""
 
     pk = models.CompositePrimaryKey("category", "created_at", "media_id")
     category = models.TextField()
     created_at = models.DateTimeField()
     media_id = models.TextField()
     media_type = models.TextField()
+    mime_type = models.TextField()
+    supabase_id = models.TextField(null=True)  # noqa: DJ001 (the media's: null when none)
 
     class Meta:
         db_table = "admin_media_category_entries"
+        indexes = [
+            models.Index(fields=["category", "media_type", "-created_at", "-media_id"],
+                         name="am_entry_media_type"),
+            models.Index(fields=["category", "mime_type", "-created_at", "-media_id"],
+                         name="am_entry_mime"),
+            models.Index(fields=["category", "supabase_id", "-created_at", "-media_id"],
+                         name="am_entry_user"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.category}: {self.media_id}"

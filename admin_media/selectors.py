@@ -6,11 +6,14 @@ How each read stays cheap at millions of rows (models.py has the indexes and tab
   LIMIT n OFFSET o)``): for one filter that inner walk is an index-only scan of the
   filter's partial index, so page 5,000 skips 50,000 index entries, not heap rows; the
   outer query reads the page's rows alone;
-- a ``category`` page (alone, or with ``mediaType``) walks ``admin_media_category_entries``
-  in list order; with other filters the GIN index on ``category`` joins the plan;
+- a ``category`` page (alone, or with ``mediaType``, ``type`` or ``supabaseId``) walks
+  ``admin_media_category_entries`` in list order; with other filters the GIN index on
+  ``category`` joins the plan;
 - ``total`` for any mix of ``type``, ``mediaType``, ``aspectRatio`` and ``category`` is a
-  sum over ``admin_media_tallies``; with ``supabaseId``, ``recordId`` or a ``createdAt``
-  range it is an exact COUNT, which those filters' indexes bound to the rows they match.
+  sum over ``admin_media_tallies``; a category with a user counts the category's entries
+  of that user (an index-only count); with ``supabaseId``, ``recordId`` or a
+  ``createdAt`` range otherwise it is an exact COUNT, which those filters' indexes bound
+  to the rows they match.
 
 Every statement is compiled once per shape (apps.core.compiled): the key is which filters
 are given and the page's slice.
@@ -48,9 +51,23 @@ def _live(**given: Any) -> QuerySet[Media]:
     return rows
 
 
+# ListQuery attribute -> MediaCategoryEntry column, for the filters the entries carry
+ENTRY_COLUMNS = {"category": "category", "media_type": "media_type",
+                 "mime_type": "mime_type", "supabase_id": "supabase_id"}
+# the mixes an entries index serves in list order (models.MediaCategoryEntry.Meta)
+_ENTRY_MIXES = ({"category"}, {"category", "media_type"}, {"category", "mime_type"},
+                {"category", "mime_type", "media_type"}, {"category", "supabase_id"})
+
+
 def _by_category(given: dict[str, Any]) -> bool:
-    """A page the category entries serve: a category, alone or with the media type."""
-    return "category" in given and set(given) <= {"category", "media_type"}
+    """A page (and a count) the category entries serve: a category alone, or with a
+    media type, a MIME type or a user."""
+    return set(given) in _ENTRY_MIXES
+
+
+def _entries(**values: Any) -> QuerySet[MediaCategoryEntry]:
+    return MediaCategoryEntry.objects.filter(
+        **{ENTRY_COLUMNS[name]: value for name, value in values.items()})
 
 
 def media_total(query: ListQuery) -> int:
@@ -65,6 +82,10 @@ def media_total(query: ListQuery) -> int:
         found = compiled(("admin_media.total.tallies", *sorted(given)), tallies,
                          **given).dicts()
         return int(found[0]["total"]) if found else 0
+    if _by_category(given):  # an index-only count of the category's entries
+        return compiled(("admin_media.total.entries", *sorted(given)),
+                        lambda **values: _entries(**values).values("media_id"),
+                        **given).count()
     return compiled(("admin_media.total.count", *sorted(given)),
                     lambda **values: _live(**values).values("id"), **given).count()
 
@@ -77,10 +98,7 @@ def media_page(query: ListQuery) -> list[dict[str, Any]]:
 
     def page(**values: Any) -> QuerySet[Any]:
         if by_category:
-            entries = MediaCategoryEntry.objects.filter(category=values["category"])
-            if "media_type" in values:
-                entries = entries.filter(media_type=values["media_type"])
-            ids: QuerySet[Any] = (entries.order_by("-created_at", "-media_id")
+            ids: QuerySet[Any] = (_entries(**values).order_by("-created_at", "-media_id")
                                   .values("media_id")[start:stop])
         else:
             ids = _live(**values).order_by(*ORDER).values("id")[start:stop]

@@ -214,7 +214,7 @@ def snapshot() -> tuple[Any, ...]:
 
 
 TallyKey = tuple[str, str, str, str]
-EntryKey = tuple[str, datetime, str, str]
+EntryKey = tuple[str, datetime, str, str, str, str | None]
 
 
 def expected_tallies(rows: Iterable[dict[str, Any]] | None = None) -> dict[TallyKey, int]:
@@ -235,14 +235,16 @@ def actual_tallies() -> dict[TallyKey, int]:
 
 
 def expected_entries() -> set[EntryKey]:
-    return {(category, row["created_at"], row["id"], row["media_type"])
+    return {(category, row["created_at"], row["id"], row["media_type"], row["type"],
+             row["supabase_id"])
             for row in Media.objects.values() if not row["is_delete"]
             for category in row["category"]}
 
 
 def actual_entries() -> set[EntryKey]:
     return set(MediaCategoryEntry.objects.values_list("category", "created_at", "media_id",
-                                                      "media_type"))
+                                                      "media_type", "mime_type",
+                                                      "supabase_id"))
 
 
 def assert_derived_tables_exact() -> None:

@@ -298,7 +298,8 @@ def test_random_writes_keep_entries_tallies_and_totals_exact(staff: APIClient,
 
 
 def _entries_from_rows() -> list[tuple[Any, ...]]:
-    return [(category, row["created_at"], row["id"], row["media_type"])
+    return [(category, row["created_at"], row["id"], row["media_type"], row["type"],
+             row["supabase_id"])
             for row in Media.objects.values() if not row["is_delete"]
             for category in set(row["category"])]
 
@@ -322,8 +323,8 @@ def test_every_kind_of_write_on_one_row(staff: APIClient, make_media: Callable[.
     assert actual_tallies() == {("", "video", "video/mp4", ""): 1,
                                 ("b", "video", "video/mp4", ""): 1,
                                 ("c", "video", "video/mp4", ""): 1}
-    assert actual_entries() == {("b", media.created_at, "one", "video"),
-                                ("c", media.created_at, "one", "video")}
+    assert actual_entries() == {("b", media.created_at, "one", "video", "video/mp4", "user_456"),
+                                ("c", media.created_at, "one", "video", "video/mp4", "user_456")}
     ok(send(staff, "DELETE", {"mediaIds": ["one"]}), ZH.deleted(1))
     assert actual_tallies() == {} and actual_entries() == set()
     Media.objects.filter(pk="one").update(is_delete=False)  # undeleted by hand
@@ -336,7 +337,8 @@ def test_every_kind_of_write_on_one_row(staff: APIClient, make_media: Callable[.
 @pytest.mark.parametrize("change", [{"media_type": "video"}, {"type": "image/png"},
                                     {"aspect_ratio": "4/3"}, {"aspect_ratio": None},
                                     {"created_at": T0}, {"category": ["portrait", "x"]},
-                                    {"is_delete": True}])
+                                    {"is_delete": True}, {"supabase_id": "someone"},
+                                    {"supabase_id": None}])
 def test_each_keyed_column_alone(staff: APIClient, change: dict[str, Any]) -> None:
     """An UPDATE of one column the tables key on, the others unchanged."""
     Media.objects.bulk_create([media_row(n) for n in range(1, 4)])
@@ -344,7 +346,9 @@ def test_each_keyed_column_alone(staff: APIClient, change: dict[str, Any]) -> No
     assert_derived_tables_exact()
     check_api(staff, [{"category": "portrait"}, {"category": "portrait", "mediaType": "video"},
                       {"category": "portrait", "mediaType": "image"}, {"mediaType": "video"},
-                      {"type": "image/png"}, {"aspectRatio": "4/3"}, {"category": "x"}])
+                      {"type": "image/png"}, {"aspectRatio": "4/3"}, {"category": "x"},
+                      {"category": "portrait", "type": "image/png"},
+                      {"category": "portrait", "supabaseId": "someone"}])
 
 
 def test_duplicate_categories_count_once(staff: APIClient) -> None:
@@ -369,9 +373,9 @@ def test_updates_that_change_no_key_leave_the_tables(staff: APIClient) -> None:
     Media.objects.bulk_create([media_row(n) for n in range(1, 4)])
     before = (actual_tallies(), actual_entries())
     Media.objects.update(url="https://example.com/moved.jpg", meta={"k": 2},
-                         supabase_id="someone", updated_at=T0 + timedelta(days=9))
+                         record_id="elsewhere", updated_at=T0 + timedelta(days=9))
     assert (actual_tallies(), actual_entries()) == before
-    assert listed(get(staff, "supabaseId=someone&category=portrait"))["total"] == 3
+    assert listed(get(staff, "recordId=elsewhere&category=portrait"))["total"] == 3
 
 
 def test_raw_sql_id_change_moves_the_entries(staff: APIClient) -> None:
