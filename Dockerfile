@@ -4,7 +4,8 @@
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VAR_DIR=/var/lib/media-platform \
-    PORT=8000 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
+    PORT=8000 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=4194304 \
+    MALLOC_TRIM_THRESHOLD_=16777216
 RUN useradd --system --create-home --home-dir /app app \
     && mkdir -p "$VAR_DIR" && chown app "$VAR_DIR"
 WORKDIR /app

@@ -25,6 +25,10 @@ RESULTS_DIR = BENCH_DIR / "results"
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 MB = 1000 * 1000
+# The server processes' allocator settings (scripts/run.sh, Dockerfile): the benchmarks'
+# server-side children run under the same ones.
+SERVER_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "4194304",
+                     "MALLOC_TRIM_THRESHOLD_": "16777216"}
 
 
 class Result(TypedDict):

@@ -74,7 +74,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, Result, machine, ms, pct, run_child
+from bench import ROOT, SERVER_MALLOC_ENV, Result, machine, ms, pct, run_child
 
 ITEMS = int(os.environ.get("BENCH_AI_MEDIA_ITEMS", "1000000"))
 IMPORT_ITEMS = int(os.environ.get("BENCH_AI_MEDIA_IMPORT_ITEMS", "20000"))
@@ -100,7 +100,6 @@ RATIO_TARGET = 1.5
 TAG_CATEGORIES_P95_MS = 10.0
 SHARES = {"10%": 0.10, "1%": 0.01}
 CHILD_TIMEOUT = 3600
-SERVER_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
 CHILD_ENV = {"DJANGO_SETTINGS_MODULE": "config.settings",
              "API_SECRET_KEY": os.environ.get("API_SECRET_KEY") or secrets.token_urlsafe(32),
              "CLIP_MODEL_DIR": ""}

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import MB, MIB, ROOT, Result, mib_s, size_label
+from bench import MB, MIB, ROOT, SERVER_MALLOC_ENV, Result, mib_s, size_label
 
 SIZES = tuple(int(float(s) * MIB) for s in
               os.environ.get("BENCH_BLOB_PUT_SIZES_MIB", "100,1024").split(","))
@@ -51,7 +51,6 @@ CHILD_TIMEOUT = 1800
 # The allocator settings the platform's processes run with (scripts/run.sh, Dockerfile):
 # a fixed mmap threshold returns upload buffers to the OS when freed, and few arenas stop
 # boto3's upload threads from each keeping their own freed memory.
-SERVER_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
 NOTES = [
     "blob_put: throughput is the best of BENCH_REPEATS runs (default 3), peak RSS the "
     "worst; each run is a fresh process; the source file is warm in the page cache for "

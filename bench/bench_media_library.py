@@ -61,7 +61,7 @@ import sys
 import time
 from typing import Any
 
-from bench import ROOT, Result, ms, pct, run_child
+from bench import ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
 
 ITEMS = int(os.environ.get("BENCH_MEDIA_LIBRARY_ITEMS", "200000"))
 BINNED = int(os.environ.get("BENCH_MEDIA_LIBRARY_BINNED", "20000"))
@@ -77,7 +77,6 @@ OBJECT_TABLES = ("media_library_items", "media_library_templates", "media_librar
                  "media_library_links")
 SCAN_NODES = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan")
 CHILD_TIMEOUT = 3600
-SERVER_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
 OURS_LABEL = "ours (DRF WorkspaceView, ORM selectors + presenters)"
 LEAN_LABEL = "lean twin (plain Django view, the same SQL, values() dicts + orjson)"
 NOTES: list[str] = [

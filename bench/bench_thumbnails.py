@@ -51,7 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import MB, ROOT, Result, run_child
+from bench import MB, ROOT, SERVER_MALLOC_ENV, Result, run_child
 
 ROUNDS = int(os.environ.get("BENCH_THUMBNAILS_ROUNDS", "5"))
 IMAGES = 4
@@ -74,7 +74,6 @@ WILLOW_TARGET = 2.0
 RSS_TARGET = 1.5
 CHILD_TIMEOUT = 900
 # The allocator settings the platform's processes run with (scripts/run.sh, Dockerfile).
-SERVER_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
 LABEL = {"webp": "WebP", "jpeg": "JPEG"}
 WILLOW_MISSING = ("not installed: `pip install willow` (a bench-only dependency) to measure "
                   "Wagtail's rendition generation")
@@ -89,7 +88,7 @@ NOTES: list[str] = [
     "(WILLOW_OPTIMIZERS) are off, as in Wagtail's default.",
     "thumbnails: peak RSS is what the work adds to the process (VmHWM reset through "
     "/proc/self/clear_refs before it, minus VmRSS then), in fresh processes with the "
-    "platform's MALLOC_ARENA_MAX=2 / MALLOC_MMAP_THRESHOLD_=131072 that imported the "
+    "platform's allocator settings (bench.SERVER_MALLOC_ENV) that imported the "
     "same modules and used each codec once first; the absolute peaks (interpreter, "
     "Pillow, Django, Willow) are in the figure column. Compared as absolute peaks the "
     "ratios would hide the work: even a full-resolution decode is only ~1.5x a draft "

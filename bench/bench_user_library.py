@@ -47,7 +47,7 @@ import sys
 import time
 from typing import Any
 
-from bench import ROOT, Result, ms, pct, run_child
+from bench import ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
 
 ITEMS = int(os.environ.get("BENCH_LIBRARY_ITEMS", "1000000"))
 USERS = int(os.environ.get("BENCH_LIBRARY_USERS", "1000"))
@@ -59,7 +59,6 @@ DEEP_P95_TARGET_MS = 50.0
 O1_TARGET = 1.2
 HEAP_FETCH_SHARE = 0.01  # "~0": at most 1 % of the index rows read
 CHILD_TIMEOUT = 1800
-SERVER_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
 OURS_LABEL = "ours (DRF APIView + ItemPresenter)"
 LEAN_LABEL = "lean twin (plain Django view, same SQL, values() dicts + orjson)"
 NOTES: list[str] = [

@@ -8,7 +8,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 export PORT="${PORT:-8000}"
 # glibc: a fixed mmap threshold gives large upload buffers back to the OS when freed, and
 # few arenas keep threads (boto3 uploads, gunicorn threads) from hoarding freed memory.
-export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-4194304}" \
+  MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-16777216}"
 
 stop_embedded_db() {
   if [ -z "${DATABASE_URL:-}" ]; then
