@@ -9,19 +9,44 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
+from apps.storage import admin_display
 from apps.storage.blobs import blob_store
 from user_library.models import LibraryItem
 
 
 @admin.register(LibraryItem)
 class LibraryItemAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "media_type", "source", "created_at")
-    list_filter = ("media_type", "source")
-    search_fields = ("id", "user__username")
+    list_display = ("preview", "id", "user", "media_type", "source", "size_human",
+                    "scan_status", "created_at")
+    list_display_links = ("preview", "id")
+    list_filter = ("media_type", "source", "stored_file__scan_status")
+    search_fields = ("=id", "=user__username")
     raw_id_fields = ("user", "stored_file")
-    readonly_fields = ("user", "stored_file", "media_type", "created_at")
+    readonly_fields = ("preview_large", "user", "stored_file", "media_type", "created_at")
     date_hierarchy = "created_at"
+    list_select_related = ("user", "stored_file")
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LibraryItem]:
+        return super().get_queryset(request).prefetch_related("stored_file__variants")
+
+    @admin.display(description="")
+    def preview(self, obj: LibraryItem) -> SafeString | str:
+        return admin_display.thumbnail(obj.stored_file)
+
+    @admin.display(description="preview")
+    def preview_large(self, obj: LibraryItem) -> SafeString | str:
+        return admin_display.thumbnail(obj.stored_file, size=320)
+
+    @admin.display(description="size")
+    def size_human(self, obj: LibraryItem) -> str:
+        return admin_display.human_size(obj.stored_file.size)
+
+    @admin.display(description="scan")
+    def scan_status(self, obj: LibraryItem) -> str:
+        return obj.stored_file.get_scan_status_display()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # items come from the API/saveToLibrary, with their bytes
