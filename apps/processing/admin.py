@@ -80,6 +80,9 @@ class StoredFileAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[StoredFile]:
         return super().get_queryset(request).prefetch_related("variants")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # files arrive through the APIs' uploads, with their bytes
+
     @admin.display(description="")
     def preview(self, obj: StoredFile) -> SafeString | str:
         return admin_display.thumbnail(obj)
