@@ -11,13 +11,24 @@ from playwright.sync_api import Page, expect
 from apps.accounts.models import User
 from apps.storage.blobs import blob_store
 from apps.storage.models import ScanStatus, StoredFile
+from tests.browser.conftest import ADMIN_PASSWORD
 from tests.user_library.helpers import PNG
 
 
-def test_the_admin_index_lists_every_app(admin_page: Page, shot: Callable[[str], Path]) -> None:
+def test_the_admin_index_shows_the_dashboard(page: Page, operator: User,
+                                             shot: Callable[[str], Path]) -> None:
+    blob_store.put(PNG, owner=operator, name="seen.png")
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", operator.username)
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("input[type=submit]")
     for section in ("Accounts", "Storage", "Admin media"):
-        expect(admin_page.locator("#content-main")).to_contain_text(section)
-    assert shot("index").stat().st_size > 10_000
+        expect(page.locator("#content-main")).to_contain_text(section)
+    expect(page.locator("#chart-storage rect")).to_have_count(1)
+    expect(page.locator("#chart-kinds")).to_be_visible()
+    expect(page.locator("#workers")).to_contain_text("queue")
+    assert page.locator("#chart-storage rect").first.bounding_box()["width"] > 50
+    assert shot("dashboard").stat().st_size > 10_000
 
 
 def test_a_wrong_password_is_refused(page: Page, operator: object,
