@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -96,6 +96,22 @@ class StorageUsageAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         usage.sync_quota_limit(obj)
         usage.refresh_warnings(user_id=obj.user_id)
+
+    actions = ["recalculate"]
+
+    @admin.action(description="Recalculate from the files (fix any drift)")
+    def recalculate(self, request: HttpRequest, queryset: QuerySet[StorageUsage]) -> None:
+        drifted = []
+        rows = list(queryset.select_related("user"))
+        for row in rows:
+            found = usage.usage_recalculate(user_id=row.user_id, fix=True)
+            if found:
+                drifted.append(f"{row.user}: " + ", ".join(
+                    f"{name} {old}→{new}" for name, (old, new) in found.items()))
+        self.message_user(request, f"Recalculated {len(rows)} user(s); "
+                          f"{len(drifted)} had drifted and were corrected.", messages.SUCCESS)
+        for line in drifted[:10]:
+            self.message_user(request, line, messages.WARNING)
 
 
 @admin.register(MediaFolder)

@@ -51,3 +51,18 @@ def test_a_tier_change_in_the_admin_sets_the_enforced_limit(site_admin: Client,
                        "bandwidth_limit_bytes": "678"})
     assert StorageUsage.objects.get(pk=row.pk).storage_limit_bytes == 12345
     assert quota.ledger_for(author, QUOTA_BUCKET).limit_bytes == 12345
+
+
+def test_recalculate_action_fixes_drift(site_admin: Client, upload: Any, author: Any,
+                                        local_storage: Any) -> None:
+    upload(PNG)
+    row = StorageUsage.objects.get(user=author)
+    right = row.total_bytes
+    StorageUsage.objects.filter(pk=row.pk).update(total_bytes=right + 999)
+    answer = site_admin.post("/admin/author_media/storageusage/", {
+        "action": "recalculate", "_selected_action": [str(row.pk)]}, follow=True)
+    page = answer.content.decode()
+    assert "Recalculated 1 user(s); 1 had drifted and were corrected." in page
+    assert f"total_bytes {right + 999}→{right}" in page
+    row.refresh_from_db()
+    assert row.total_bytes == right
