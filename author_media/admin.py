@@ -11,7 +11,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
+from apps.storage import admin_display
 from author_media import services, usage
 from author_media.conf import author_media_settings
 from author_media.models import (
@@ -27,12 +29,26 @@ CUSTOM_TIER = "custom"
 
 @admin.register(MediaFile)
 class MediaFileAdmin(admin.ModelAdmin):
-    list_display = ("id", "original_filename", "user", "mime_type", "file_size", "folder",
-                    "scan_status", "is_quarantined", "is_processed", "created_at", "deleted_at")
+    list_display = ("preview", "id", "original_filename", "user", "mime_type", "size_human",
+                    "folder", "scan_status", "is_quarantined", "is_processed", "created_at",
+                    "deleted_at")
+    list_display_links = ("preview", "id")
     list_filter = ("scan_status", "is_quarantined", "is_processed", "storage_provider")
     search_fields = ("=id", "original_filename", "user__username", "sha256")
-    list_select_related = ("user",)
+    list_select_related = ("user", "stored_file")
     raw_id_fields = ("user", "stored_file")
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MediaFile]:
+        return super().get_queryset(request).prefetch_related("stored_file__variants")
+
+    @admin.display(description="")
+    def preview(self, obj: MediaFile) -> SafeString | str:
+        return admin_display.thumbnail(obj.stored_file)
+
+    @admin.display(description="size", ordering="file_size")
+    def size_human(self, obj: MediaFile) -> str:
+        return admin_display.human_size(obj.file_size)
     readonly_fields = [f.name for f in MediaFile._meta.fields
                        if f.name not in ("alt_text", "caption", "folder", "tags")]
     date_hierarchy = "created_at"

@@ -564,6 +564,7 @@ def load(plan: Plan) -> dict[str, Any]:
         state = loaded_state(cursor)
     return {"plan": asdict(plan), "reused": False, "timings": timings, "rows": copied,
             "events": rows.events, "staff_id": staff_id, "rebuilt_indexes": index_seconds,
+            "entry_indexes": [entries_pk[0], *(name for name, _ddl in entry_indexes)],
             "checks": checks, "state": state}
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.storage import quota
 from author_media.conf import QUOTA_BUCKET
 from author_media.models import MediaFile, StorageUsage
 from author_media.usage import tier_limits, usage_for
-from tests.user_library.helpers import PNG
+from tests.user_library.helpers import PNG, png
 
 
 @pytest.fixture
@@ -66,3 +68,19 @@ def test_recalculate_action_fixes_drift(site_admin: Client, upload: Any, author:
     assert f"total_bytes {right + 999}→{right}" in page
     row.refresh_from_db()
     assert row.total_bytes == right
+
+
+def test_the_file_list_runs_constant_queries(site_admin: Client, upload: Any,
+                                             local_storage: Any,
+                                             django_assert_max_num_queries: Any) -> None:
+    upload(PNG)
+    with CaptureQueriesContext(connection) as few:
+        assert site_admin.get("/admin/author_media/mediafile/").status_code == 200
+    first = len(few.captured_queries)  # counted now: each request resets the log
+    assert 0 < first <= 12
+    for seed in range(6):
+        upload(png(seed))
+    with django_assert_max_num_queries(first):
+        page = site_admin.get("/admin/author_media/mediafile/").content.decode()
+    assert page.count("<tr") >= 8
+    assert " B<" in page or "KiB" in page  # sizes in human units
