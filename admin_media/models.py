@@ -102,8 +102,9 @@ class MediaCategoryEntry(models.Model):
         indexes = [
             models.Index(fields=["category", "media_type", "-created_at", "-media_id"],
                          name="am_entry_media_type"),
+            # media_type included: a MIME type with its media type stays index-only
             models.Index(fields=["category", "mime_type", "-created_at", "-media_id"],
-                         name="am_entry_mime"),
+                         include=["media_type"], name="am_entry_mime_mt"),
             models.Index(fields=["category", "supabase_id", "-created_at", "-media_id"],
                          name="am_entry_user"),
         ]
