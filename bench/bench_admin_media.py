@@ -70,6 +70,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
+from bench.twins import Caller, install_urlconf, jwt_user
 
 ROWS = int(os.environ.get("BENCH_ADMIN_MEDIA_ROWS", "2000000"))
 SAMPLES = int(os.environ.get("BENCH_ADMIN_MEDIA_SAMPLES", "150"))
@@ -291,19 +292,8 @@ def load_mode(spec: dict[str, Any]) -> dict[str, Any]:
 # Statements of ours, by (user id, query string): what the twin runs; each (role, SQL),
 # role "total" or "page".
 _STATEMENTS: dict[tuple[str, str], list[tuple[str, str]]] = {}
-_JWT: Any = None
 _MESSAGES: dict[bool, str] = {}
 
-
-def _lean_user(request: Any) -> Any:
-    """The same JWT authentication ours does (simplejwt: HMAC check, one user query)."""
-    global _JWT
-    if _JWT is None:
-        from rest_framework_simplejwt.authentication import JWTAuthentication
-
-        _JWT = JWTAuthentication()
-    found = _JWT.authenticate(request)
-    return found[0] if found else None
 
 
 def _dicts(cursor: Any) -> list[dict[str, Any]]:
@@ -324,7 +314,7 @@ def lean_media(request: Any) -> Any:
     from django.db import connection
     from django.http import HttpResponse
 
-    user = _lean_user(request)
+    user = jwt_user(request)
     if user is None:
         return HttpResponse(status=401)
     if not user.is_staff:
@@ -352,58 +342,18 @@ def lean_media(request: Any) -> Any:
 
 
 def _install_urlconf() -> None:
-    """The platform's urlconf with the twin's path in front (resolved first)."""
-    import types
-
+    """The twin's path in front of the platform's urlconf, and ours' two messages."""
     from django.conf import settings
     from django.urls import path
     from django.utils import translation
 
-    import config.urls as root
     from admin_media import messages
 
     with translation.override(settings.LANGUAGE_CODE):
         _MESSAGES.update({True: messages.text(messages.FOUND),
                           False: messages.text(messages.NONE_FOUND)})
-    module = types.ModuleType("bench_admin_media_urls")
-    module.urlpatterns = [  # type: ignore[attr-defined]
-        path("bench/lean/admin/media", lean_media), *root.urlpatterns]
-    module.handler404 = getattr(root, "handler404", None)  # type: ignore[attr-defined]
-    module.handler500 = getattr(root, "handler500", None)  # type: ignore[attr-defined]
-    sys.modules[module.__name__] = module
-    settings.ROOT_URLCONF = module.__name__
+    install_urlconf("bench_admin_media_urls", [path("bench/lean/admin/media", lean_media)])
 
-
-class _Caller:
-    """Requests through the WSGI handler, as a server makes them; environ built untimed."""
-
-    def __init__(self, token: str) -> None:
-        from django.core.handlers.wsgi import WSGIHandler
-        from django.test import RequestFactory
-
-        self.handler = WSGIHandler()
-        self.factory = RequestFactory()
-        self.token = token
-
-    def __call__(self, url: str, query: dict[str, str]) -> tuple[float, bytes]:
-        environ = self.factory.get(url, query,
-                                   HTTP_AUTHORIZATION=f"Bearer {self.token}").environ
-        status: list[str] = []
-
-        def start_response(code: str, headers: Any, exc_info: Any = None) -> None:
-            status.append(code)
-
-        start: Any = start_response  # WSGI's start_response protocol, loosely
-        started = time.perf_counter()
-        response = self.handler(environ, start)
-        try:
-            body = b"".join(response)
-        finally:
-            response.close()
-        elapsed = time.perf_counter() - started
-        if not status or not status[0].startswith("200"):
-            raise RuntimeError(f"GET {url} {query}: {status} {body[:300]!r}")
-        return elapsed, body
 
 
 def _classify(captured: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -429,7 +379,7 @@ def _classify(captured: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return statements
 
 
-def _capture(call: _Caller, url: str, query: dict[str, str]) -> tuple[bytes, list[Any]]:
+def _capture(call: Caller, url: str, query: dict[str, str]) -> tuple[bytes, list[Any]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -438,7 +388,7 @@ def _capture(call: _Caller, url: str, query: dict[str, str]) -> tuple[bytes, lis
     return body, _classify(ctx.captured_queries)
 
 
-def _timed(call: _Caller, url: str, query: dict[str, str]) -> float:
+def _timed(call: Caller, url: str, query: dict[str, str]) -> float:
     return call(url, query)[0]
 
 
@@ -686,7 +636,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     _install_urlconf()
     facts = _facts()
     staff = User.objects.get(username=STAFF_USERNAME)
-    call = _Caller(str(AccessToken.for_user(staff)))
+    call = Caller(str(AccessToken.for_user(staff)))
     n, warmup = int(spec["samples"]), int(spec["warmup"])
     gets: list[dict[str, Any]] = []
     no_deep: list[str] = []

@@ -62,6 +62,7 @@ import time
 from typing import Any
 
 from bench import ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
+from bench.twins import Caller, install_urlconf, jwt_user
 
 ITEMS = int(os.environ.get("BENCH_MEDIA_LIBRARY_ITEMS", "200000"))
 BINNED = int(os.environ.get("BENCH_MEDIA_LIBRARY_BINNED", "20000"))
@@ -239,20 +240,9 @@ def load_mode(spec: dict[str, Any]) -> dict[str, Any]:
 # Statements of ours, by (route, workspace id, user id, query string): what the twin runs.
 # Each is (role, bin section or "", SQL): role "member", "page" or "count".
 _STATEMENTS: dict[tuple[str, str, str, str], list[tuple[str, str, str]]] = {}
-_JWT: Any = None
 BIN_SECTIONS = {"media_library_items": "mediaItems", "media_library_templates": "templates",
                 "media_library_snippets": "textSnippets", "media_library_links": "savedLinks"}
 
-
-def _lean_user(request: Any) -> Any:
-    """The same JWT authentication ours does (simplejwt: HMAC check, one user query)."""
-    global _JWT
-    if _JWT is None:
-        from rest_framework_simplejwt.authentication import JWTAuthentication
-
-        _JWT = JWTAuthentication()
-    found = _JWT.authenticate(request)
-    return found[0] if found else None
 
 
 def _dicts(cursor: Any) -> list[dict[str, Any]]:
@@ -270,7 +260,7 @@ def _lean(request: Any, workspace_id: str, route: str) -> Any:
     from django.db import connection
     from django.http import HttpResponse
 
-    user = _lean_user(request)
+    user = jwt_user(request)
     if user is None:
         return HttpResponse(status=401)
     statements = _STATEMENTS.get((route, workspace_id, str(user.pk),
@@ -319,54 +309,12 @@ def lean_bin(request: Any, workspace_id: str) -> Any:
 
 
 def _install_urlconf() -> None:
-    """The platform's urlconf with the twin's two paths in front (resolved first)."""
-    import types
-
-    from django.conf import settings
     from django.urls import path
 
-    import config.urls as root
-
-    module = types.ModuleType("bench_media_library_urls")
-    module.urlpatterns = [  # type: ignore[attr-defined]
+    install_urlconf("bench_media_library_urls", [
         path("bench/lean/workspaces/<str:workspace_id>/media-library/items", lean_items),
-        path("bench/lean/workspaces/<str:workspace_id>/media-library/recycle-bin", lean_bin),
-        *root.urlpatterns]
-    module.handler404 = root.handler404  # type: ignore[attr-defined]
-    module.handler500 = root.handler500  # type: ignore[attr-defined]
-    sys.modules[module.__name__] = module
-    settings.ROOT_URLCONF = module.__name__
+        path("bench/lean/workspaces/<str:workspace_id>/media-library/recycle-bin", lean_bin)])
 
-
-class _Caller:
-    """Requests through the WSGI handler, as a server makes them; environ built untimed."""
-
-    def __init__(self, token: str) -> None:
-        from django.core.handlers.wsgi import WSGIHandler
-        from django.test import RequestFactory
-
-        self.handler = WSGIHandler()
-        self.factory = RequestFactory()
-        self.token = token
-
-    def __call__(self, url: str, query: dict[str, str]) -> tuple[float, bytes]:
-        environ = self.factory.get(url, query,
-                                   HTTP_AUTHORIZATION=f"Bearer {self.token}").environ
-        status: list[str] = []
-
-        def start_response(code: str, headers: Any, exc_info: Any = None) -> None:
-            status.append(code)
-
-        started = time.perf_counter()
-        response = self.handler(environ, start_response)
-        try:
-            body = b"".join(response)
-        finally:
-            response.close()
-        elapsed = time.perf_counter() - started
-        if not status or not status[0].startswith("200"):
-            raise RuntimeError(f"GET {url} {query}: {status} {body[:300]!r}")
-        return elapsed, body
 
 
 def _classify(captured: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -398,7 +346,7 @@ def _classify(captured: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return statements
 
 
-def _capture(call: _Caller, url: str, query: dict[str, str]) -> tuple[bytes, list[Any]]:
+def _capture(call: Caller, url: str, query: dict[str, str]) -> tuple[bytes, list[Any]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -618,7 +566,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     counts = _counts(ws)
     live = counts["media_library_items"]["live"]
     tags, tags_total = _tag_pair(ws, live)
-    call = _Caller(str(AccessToken.for_user(User.objects.get(pk=user_id))))
+    call = Caller(str(AccessToken.for_user(User.objects.get(pk=user_id))))
     base = f"/workspaces/{ws}/media-library"
     lean_base = f"/bench/lean/workspaces/{ws}/media-library"
     rare, common = (NEEDLES[k][0].capitalize() for k in ("rare", "common"))

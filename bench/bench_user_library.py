@@ -48,6 +48,7 @@ import time
 from typing import Any
 
 from bench import ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
+from bench.twins import Caller, install_urlconf, jwt_user
 
 ITEMS = int(os.environ.get("BENCH_LIBRARY_ITEMS", "1000000"))
 USERS = int(os.environ.get("BENCH_LIBRARY_USERS", "1000"))
@@ -213,18 +214,7 @@ def load_mode(spec: dict[str, Any]) -> dict[str, Any]:
 _KINDS = {None: ["image", "video", "gif", "document", "other"], "image": ["image", "gif"],
           "video": ["video"]}
 _LEAN_SPECS = ["thumb-256", "preview-1024"]
-_JWT: Any = None
 
-
-def _lean_user(request: Any) -> Any:
-    """The same JWT authentication ours does (simplejwt: HMAC check, one user query)."""
-    global _JWT
-    if _JWT is None:
-        from rest_framework_simplejwt.authentication import JWTAuthentication
-
-        _JWT = JWTAuthentication()
-    found = _JWT.authenticate(request)
-    return found[0] if found else None
 
 
 def _dicts(cursor: Any) -> list[dict[str, Any]]:
@@ -243,7 +233,7 @@ def lean_list(request: Any) -> Any:
 
     from user_library.selectors import COUNTS_SQL, PAGE_SQL, VARIANTS_SQL
 
-    user = _lean_user(request)
+    user = jwt_user(request)
     if user is None:
         return HttpResponse(status=401)
     limit = int(request.GET.get("limit", 20))
@@ -277,7 +267,7 @@ def lean_usage(request: Any) -> Any:
 
     from user_library.selectors import COUNTS_SQL
 
-    user = _lean_user(request)
+    user = jwt_user(request)
     if user is None:
         return HttpResponse(status=401)
     with connection.cursor() as cursor:
@@ -289,51 +279,11 @@ def lean_usage(request: Any) -> Any:
 
 
 def _install_urlconf() -> None:
-    """The platform's urlconf with the twin's two paths in front (resolved first)."""
-    import types
-
-    from django.conf import settings
     from django.urls import path
 
-    import config.urls as root
+    install_urlconf("bench_user_library_urls", [
+        path("api/lean/library", lean_list), path("api/lean/library/usage", lean_usage)])
 
-    module = types.ModuleType("bench_user_library_urls")
-    module.urlpatterns = [  # type: ignore[attr-defined]
-        path("api/lean/library", lean_list), path("api/lean/library/usage", lean_usage),
-        *root.urlpatterns]
-    module.handler404 = root.handler404  # type: ignore[attr-defined]
-    module.handler500 = root.handler500  # type: ignore[attr-defined]
-    sys.modules[module.__name__] = module
-    settings.ROOT_URLCONF = module.__name__
-
-
-class _Caller:
-    """Requests through the WSGI handler, as a server makes them; environ built untimed."""
-
-    def __init__(self) -> None:
-        from django.core.handlers.wsgi import WSGIHandler
-        from django.test import RequestFactory
-
-        self.handler = WSGIHandler()
-        self.factory = RequestFactory()
-
-    def __call__(self, url: str, query: dict[str, str], token: str) -> tuple[float, bytes]:
-        environ = self.factory.get(url, query, HTTP_AUTHORIZATION=f"Bearer {token}").environ
-        status: list[str] = []
-
-        def start_response(code: str, headers: Any, exc_info: Any = None) -> None:
-            status.append(code)
-
-        started = time.perf_counter()
-        response = self.handler(environ, start_response)
-        try:
-            body = b"".join(response)
-        finally:
-            response.close()
-        elapsed = time.perf_counter() - started
-        if not status or not status[0].startswith("200"):
-            raise RuntimeError(f"GET {url} {query}: {status} {body[:300]!r}")
-        return elapsed, body
 
 
 def _plan_facts(node: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -453,7 +403,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     tokens = {u["id"]: str(AccessToken.for_user(User.objects.get(pk=u["id"])))
               for u in (big, small)}
     deep = int(big["items"] * spec["deep_share"])
-    call = _Caller()
+    call = Caller()
     n, warmup = int(spec["samples"]), int(spec["warmup"])
     list_sql = {"user": big["id"], "bucket": "library", "limit": 20, "offset": 0, "type": None}
     cases = [
