@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
@@ -78,6 +79,14 @@ def make_user(db: None) -> Any:
 @pytest.fixture
 def user(make_user: Any) -> User:
     return make_user("alice")
+
+
+@pytest.fixture
+def console_client(make_user: Any) -> Client:
+    """An operator signed in to the Django admin (a session, as a browser has)."""
+    client = Client()
+    client.force_login(make_user("operator", is_staff=True, is_superuser=True))
+    return client
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from apps.accounts.models import User
@@ -17,12 +16,6 @@ from user_library.models import LibraryItem
 ITEMS = "/admin/user_library/libraryitem/"
 
 
-@pytest.fixture
-def operator(make_user: Any) -> Client:
-    client = Client()
-    client.force_login(make_user("operator", is_staff=True, is_superuser=True))
-    return client
-
 
 def _clean(saved: Any) -> LibraryItem:
     item: LibraryItem = saved.item
@@ -33,19 +26,19 @@ def _clean(saved: Any) -> LibraryItem:
 
 
 def test_change_list_shows_thumbnails_in_constant_queries(
-        operator: Client, user: User, django_assert_max_num_queries: Any) -> None:
+        console_client: Client, user: User, django_assert_max_num_queries: Any) -> None:
     _clean(save_item(user, JPEG, "image/jpeg"))
     with django_assert_max_num_queries(12) as few:
-        assert operator.get(ITEMS).status_code == 200
+        assert console_client.get(ITEMS).status_code == 200
     for i in range(10):
         _clean(save_item(user, png(i), "image/png"))
     with django_assert_max_num_queries(len(few.captured_queries)):
-        page = operator.get(ITEMS).content.decode()
+        page = console_client.get(ITEMS).content.decode()
     assert page.count('class="admin-thumb"') == 11
 
 
-def test_deleting_takes_the_file(operator: Client, user: User) -> None:
+def test_deleting_takes_the_file(console_client: Client, user: User) -> None:
     item = _clean(save_item(user, JPEG, "image/jpeg"))
-    answer = operator.post(f"{ITEMS}{item.pk}/delete/", {"post": "yes"}, follow=True)
+    answer = console_client.post(f"{ITEMS}{item.pk}/delete/", {"post": "yes"}, follow=True)
     assert answer.status_code == 200
     assert not LibraryItem.objects.exists() and not StoredFile.objects.exists()

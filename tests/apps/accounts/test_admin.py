@@ -5,9 +5,7 @@ revoked rather than deleted."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
-import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -16,15 +14,9 @@ from apps.accounts.models import ApiKey, User
 ADD = "/admin/accounts/apikey/add/"
 
 
-@pytest.fixture
-def operator(make_user: Any) -> Client:
-    client = Client()
-    client.force_login(make_user("operator", is_staff=True, is_superuser=True))
-    return client
 
-
-def test_a_new_key_shows_its_secret_once(operator: Client, user: User) -> None:
-    answer = operator.post(ADD, {"user": str(user.pk), "name": "script", "scopes": ["read"]},
+def test_a_new_key_shows_its_secret_once(console_client: Client, user: User) -> None:
+    answer = console_client.post(ADD, {"user": str(user.pk), "name": "script", "scopes": ["read"]},
                            follow=True)
     page = answer.content.decode()
     token = re.search(r"copy it now\): (\S+?)<", page)
@@ -35,22 +27,22 @@ def test_a_new_key_shows_its_secret_once(operator: Client, user: User) -> None:
     assert client.get("/api/library").status_code == 401
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.group(1)}")
     assert client.get("/api/library").status_code == 200  # the shown secret works
-    again = operator.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
+    again = console_client.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
     assert token.group(1) not in again
 
 
-def test_admin_scope_needs_a_staff_user(operator: Client, user: User) -> None:
-    answer = operator.post(ADD, {"user": str(user.pk), "name": "x", "scopes": ["admin"]})
+def test_admin_scope_needs_a_staff_user(console_client: Client, user: User) -> None:
+    answer = console_client.post(ADD, {"user": str(user.pk), "name": "x", "scopes": ["admin"]})
     assert answer.status_code == 200 and "Only staff users" in answer.content.decode()
     assert not ApiKey.objects.exists()
 
 
-def test_keys_are_revoked_not_deleted(operator: Client, user: User) -> None:
-    operator.post(ADD, {"user": str(user.pk), "name": "script", "scopes": ["read"]})
+def test_keys_are_revoked_not_deleted(console_client: Client, user: User) -> None:
+    console_client.post(ADD, {"user": str(user.pk), "name": "script", "scopes": ["read"]})
     key = ApiKey.objects.get()
-    answer = operator.post("/admin/accounts/apikey/", {
+    answer = console_client.post("/admin/accounts/apikey/", {
         "action": "revoke", "_selected_action": [str(key.pk)]}, follow=True)
     assert "Revoked 1 key(s)." in answer.content.decode()
     key.refresh_from_db()
     assert key.revoked_at is not None
-    assert operator.post(f"/admin/accounts/apikey/{key.pk}/delete/").status_code == 403
+    assert console_client.post(f"/admin/accounts/apikey/{key.pk}/delete/").status_code == 403

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from apps.accounts.models import User
@@ -19,13 +18,6 @@ from tests.user_library.helpers import JPEG, PNG
 
 CHANGELIST = "/admin/storage/storedfile/"
 
-
-@pytest.fixture
-def operator(make_user: Any) -> Client:
-    user = make_user("operator", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _file(user: User, data: bytes = JPEG, *, name: str = "p.jpg",
@@ -44,39 +36,39 @@ def _act(client: Client, action: str, files: list[StoredFile], reason: str = "")
 
 
 def test_the_change_list_runs_constant_queries_and_shows_thumbnails(
-        operator: Client, user: User, django_assert_max_num_queries: Any) -> None:
+        console_client: Client, user: User, django_assert_max_num_queries: Any) -> None:
     for i in range(3):
         variants_generate(_file(user, name=f"a{i}.jpg"))
     with django_assert_max_num_queries(12) as few:
-        first = operator.get(CHANGELIST)
+        first = console_client.get(CHANGELIST)
     for i in range(12):
         variants_generate(_file(user, name=f"b{i}.jpg"))
     _file(user, PNG, name="held.png", scan=ScanStatus.INFECTED, quarantined=True)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        page = operator.get(CHANGELIST)
+        page = console_client.get(CHANGELIST)
     assert first.status_code == page.status_code == 200
     html = page.content.decode()
     assert html.count('class="admin-thumb"') == 15
     assert "Infected" in html and ("KiB" in html or " B<" in html)
 
 
-def test_the_detail_page_shows_variants_and_the_audit_log(operator: Client,
+def test_the_detail_page_shows_variants_and_the_audit_log(console_client: Client,
                                                           user: User) -> None:
     stored = _file(user)
     pipeline.run(stored, ["probe", "variants"])
-    page = operator.get(f"{CHANGELIST}{stored.pk}/change/").content.decode()
+    page = console_client.get(f"{CHANGELIST}{stored.pk}/change/").content.decode()
     assert stored.sha256 in page
     assert "variant-links" in page and "thumb-256" in page
     assert "64 x 48" in page  # the probe's dimensions
 
 
-def test_release_needs_a_reason_and_records_it(operator: Client, user: User) -> None:
+def test_release_needs_a_reason_and_records_it(console_client: Client, user: User) -> None:
     held = _file(user, scan=ScanStatus.INFECTED, quarantined=True)
-    refused = _act(operator, "release_from_quarantine", [held]).content.decode()
+    refused = _act(console_client, "release_from_quarantine", [held]).content.decode()
     assert "Not changed" in refused
     held.refresh_from_db()
     assert held.is_quarantined and held.scan_status == ScanStatus.INFECTED
-    done = _act(operator, "release_from_quarantine", [held], "false positive (reviewed)")
+    done = _act(console_client, "release_from_quarantine", [held], "false positive (reviewed)")
     assert "Released 1 file(s)." in done.content.decode()
     held.refresh_from_db()
     assert held.scan_status == ScanStatus.CLEAN and not held.is_quarantined
@@ -85,15 +77,15 @@ def test_release_needs_a_reason_and_records_it(operator: Client, user: User) -> 
     assert "false positive (reviewed)" in audit.detail
 
 
-def test_quarantine_and_scan_again(operator: Client, user: User,
+def test_quarantine_and_scan_again(console_client: Client, user: User,
                                    django_capture_on_commit_callbacks: Any) -> None:
     stored = _file(user)
-    assert "Quarantined 1" in _act(operator, "quarantine", [stored], "reported").content.decode()
+    assert "Quarantined 1" in _act(console_client, "quarantine", [stored], "reported").content.decode()
     stored.refresh_from_db()
     assert stored.scan_status == ScanStatus.FLAGGED and stored.is_quarantined
     clean = _file(user, PNG, name="c.png")
     with django_capture_on_commit_callbacks(execute=True):
-        answer = _act(operator, "scan_again", [clean])
+        answer = _act(console_client, "scan_again", [clean])
     assert "Queued for scanning 1" in answer.content.decode()
     clean.refresh_from_db()
     assert clean.scan_status == ScanStatus.CLEAN  # scanned afresh by clamd
@@ -101,9 +93,9 @@ def test_quarantine_and_scan_again(operator: Client, user: User,
                 .values_list("to_state", flat=True))[:2] == ["PENDING", "SCANNING"]
 
 
-def test_regenerate_variants(operator: Client, user: User) -> None:
+def test_regenerate_variants(console_client: Client, user: User) -> None:
     stored = _file(user)
     assert not stored.variants.exists()
     assert "Queued variant regeneration for 1" in _act(
-        operator, "regenerate_variants", [stored]).content.decode()
+        console_client, "regenerate_variants", [stored]).content.decode()
     assert stored.variants.exists()  # Celery is eager in the tests

@@ -3,9 +3,6 @@ queues and heartbeat (no worker runs in these tests: nobody answers), the last p
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from django.core.cache import cache
 from django.test import Client
 
@@ -15,13 +12,6 @@ from apps.processing.models import PurgeRun
 from apps.storage.blobs import blob_store
 from apps.storage.models import ScanStatus, StoredFile
 from tests.user_library.helpers import JPEG, PNG
-
-
-@pytest.fixture
-def operator(make_user: Any) -> Client:
-    client = Client()
-    client.force_login(make_user("operator", is_staff=True, is_superuser=True))
-    return client
 
 
 def test_the_dashboard_figures(user: User) -> None:
@@ -41,10 +31,10 @@ def test_the_dashboard_figures(user: User) -> None:
     assert board.last_purge is not None and board.last_purge.purged == 3
 
 
-def test_the_admin_index_shows_it(operator: Client, user: User) -> None:
+def test_the_admin_index_shows_it(console_client: Client, user: User) -> None:
     cache.clear()
     blob_store.put(JPEG, owner=user, name="a.jpg")
-    page = operator.get("/admin/").content.decode()
+    page = console_client.get("/admin/").content.decode()
     assert 'id="platform-dashboard"' in page and 'id="chart-storage"' in page
     assert "Files by kind" in page and "Workers and queues" in page
     assert "Operations" in page  # the console's own index title
