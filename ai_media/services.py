@@ -40,30 +40,35 @@ BATCH_SIZE = 50  # the spec: "Items are processed in batches of 50"
 # format straight from the float32 array: no decimal text either way), after the
 # batch's old tag and vector rows are deleted. The ORM's bulk_create spent most of a
 # batch formatting 512 floats per vector as text and adapting every field of every row.
-_LOCK = 'SELECT id, created_at FROM "media" WHERE id = ANY(%s::text[]) ORDER BY id FOR UPDATE'
+# The media rows in id order (so concurrent batches lock rows in one order and cannot
+# deadlock). An update keeps the stored created_at unless the item sets one (the
+# ``given`` JSON object: id -> created_at), so no prior locking SELECT is needed; the row
+# says whether it was inserted (xmax 0: no earlier version of it) or updated.
 _UPSERT_MEDIA = """INSERT INTO "media" (id, media_type, thumbnail_url, media_url, title,
                      created_at, tag_values, embedding_error)
-SELECT d.id, d.media_type, d.thumbnail_url, d.media_url, d.title, d.created_at, d.tag_values, ''
-FROM json_to_recordset(%s::json) AS d(id text, media_type text, thumbnail_url text,
-                                      media_url text, title text, created_at timestamptz,
-                                      tag_values text[])
+SELECT d.id, d.media_type, d.thumbnail_url, d.media_url, d.title,
+       coalesce(d.created_at, %(now)s), d.tag_values, ''
+FROM json_to_recordset(%(items)s::json) AS d(id text, media_type text, thumbnail_url text,
+                                             media_url text, title text,
+                                             created_at timestamptz, tag_values text[])
 ORDER BY d.id
 ON CONFLICT (id) DO UPDATE SET media_type = EXCLUDED.media_type,
-    thumbnail_url = EXCLUDED.thumbnail_url, media_url = EXCLUDED.media_url,
-    title = EXCLUDED.title, created_at = EXCLUDED.created_at,
-    tag_values = EXCLUDED.tag_values, embedding_error = EXCLUDED.embedding_error"""
-# The batch's old tags and vector rows go, and the tag counts move by new minus old,
-# in one statement (ordered by (category, value), as every counter update is)
-_REPLACE_OLD = """
-WITH vectors AS (DELETE FROM media_embeddings WHERE media_id = ANY(%(ids)s::text[])),
-old AS (DELETE FROM media_tags WHERE media_id = ANY(%(ids)s::text[])
-        RETURNING tag_category AS c, tag_value AS v),
-delta AS (SELECT c, v, sum(n) AS n FROM (
-              SELECT c, v, -1 AS n FROM old
-              UNION ALL SELECT t->>0, t->>1, 1 FROM json_array_elements(%(tags)s::json) AS t) d
-          GROUP BY c, v HAVING sum(n) <> 0)
+    thumbnail_url = EXCLUDED.thumbnail_url, media_url = EXCLUDED.media_url, title = EXCLUDED.title,
+    created_at = coalesce((%(given)s::jsonb ->> EXCLUDED.id)::timestamptz, "media".created_at),
+    tag_values = EXCLUDED.tag_values, embedding_error = EXCLUDED.embedding_error
+RETURNING id, xmax = 0"""
+# Only updated items can have old tags and a vector: an inserted row had no earlier
+# version, so nothing could reference it. Their old tags come back for the counts.
+_DELETE_OLD = """
+WITH vectors AS (DELETE FROM media_embeddings WHERE media_id = ANY(%(ids)s::text[]))
+DELETE FROM media_tags WHERE media_id = ANY(%(ids)s::text[]) RETURNING tag_category, tag_value"""
+# The counts move by new minus old tags, last in the transaction (so a concurrent batch
+# waits on a counter row only for the commit), in the (category, value) order the rows
+# come in (sorted), so that concurrent writers cannot deadlock
+_COUNT_DELTA = """
 INSERT INTO media_tag_counts (tag_category, tag_value, count)
-SELECT c, v, n FROM delta ORDER BY c, v
+SELECT t->>0, t->>1, (t->>2)::bigint FROM json_array_elements(%s::json) WITH ORDINALITY AS d(t, n)
+ORDER BY n
 ON CONFLICT (tag_category, tag_value) DO UPDATE SET count = media_tag_counts.count + EXCLUDED.count
 """
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
@@ -71,11 +76,6 @@ _COPY_TRAILER = struct.pack(">h", -1)
 _TAG_ROW_HEAD = struct.pack(">hi", 4, 16)  # 4 fields; the first a 16-byte uuid
 _VECTOR_SIZE = struct.pack(">iHH", 4 + 4 * EMBEDDING_DIMENSIONS, EMBEDDING_DIMENSIONS, 0)
 _NUL_REFUSED = "PostgreSQL text fields cannot contain NUL (0x00) bytes"  # psycopg's words
-_COUNT_DELTAS = """
-INSERT INTO media_tag_counts (tag_category, tag_value, count)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS d(c, v, n) ORDER BY c, v
-ON CONFLICT (tag_category, tag_value) DO UPDATE SET count = media_tag_counts.count + EXCLUDED.count
-"""
 
 
 @dataclass(frozen=True)
@@ -97,13 +97,11 @@ class BulkResult:
     needs_embedding: list[str] | None = None
 
 
-def _apply_count_deltas(deltas: Counter[tuple[str, str]]) -> None:
-    changes = sorted((key, n) for key, n in deltas.items() if n)
-    if not changes:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNT_DELTAS, [[c for (c, _), _ in changes], [v for (_, v), _ in changes],
-                                       [n for _, n in changes]])
+def _apply_count_deltas(cursor: Any, deltas: Counter[tuple[str, str]]) -> None:
+    """Move the counts by ``deltas``, in (category, value) order."""
+    changes = sorted((c, v, n) for (c, v), n in deltas.items() if n)
+    if changes:  # as one JSON text: psycopg adapts a list element by element
+        cursor.execute(_COUNT_DELTA, [orjson.dumps(changes).decode()])
 
 
 @functools.lru_cache(maxsize=65536)  # tag categories and values repeat across items
@@ -140,7 +138,6 @@ def _refuse_nul(items: Sequence[MediaInput]) -> None:
 def _write_batch(items: Sequence[MediaInput]) -> tuple[int, int, list[str]]:
     """Upsert ``items`` (distinct ids, all set) in one transaction; (created, updated,
     ids that need an embedding computed)."""
-    ids = [str(item.id) for item in items]
     assert all(item.id for item in items)
     _refuse_nul(items)
     # A server-binding psycopg cursor on Django's connection (in its transaction): the
@@ -148,20 +145,21 @@ def _write_batch(items: Sequence[MediaInput]) -> tuple[int, int, list[str]]:
     # generic plan made while the tables are small would keep scanning them whole.
     with transaction.atomic(), connection.wrap_database_errors, \
             psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_LOCK, [ids])
-        existing = dict(cursor.fetchall())
-        now = timezone.now()
-        cursor.execute(_UPSERT_MEDIA, [orjson.dumps([
-            {"id": item.id, "media_type": item.media_type, "thumbnail_url": item.thumbnail_url,
-             "media_url": item.media_url, "title": item.title,
-             "created_at": (item.created_at or existing.get(item.id) or now).isoformat(),
-             "tag_values": item.tag_values} for item in items]).decode()])
-        # Every item's old tags and vector go, not only those of the ids locked above: an
-        # id new to us may have been written meanwhile by a concurrent request (its row
-        # was then locked by the upsert), and its tags must leave the counts too.
-        new_tags = [tag for item in items for tag in item.tags]
-        # the new tags as one JSON text: psycopg adapts a list element by element
-        cursor.execute(_REPLACE_OLD, {"ids": ids, "tags": orjson.dumps(new_tags).decode()})
+        cursor.execute(_UPSERT_MEDIA, {
+            "now": timezone.now(),
+            "given": orjson.dumps({item.id: item.created_at.isoformat()
+                                   for item in items if item.created_at}).decode(),
+            "items": orjson.dumps([
+                {"id": item.id, "media_type": item.media_type,
+                 "thumbnail_url": item.thumbnail_url, "media_url": item.media_url,
+                 "title": item.title, "tag_values": item.tag_values,
+                 "created_at": item.created_at and item.created_at.isoformat()}
+                for item in items]).decode()})
+        updated = [media_id for media_id, inserted in cursor.fetchall() if not inserted]
+        old_tags: list[tuple[str, str]] = []
+        if updated:
+            cursor.execute(_DELETE_OLD, {"ids": updated})
+            old_tags = cursor.fetchall()
         uuids = _uuid4_bytes(sum(len(item.tags) for item in items))
         tag_rows = [_TAG_ROW_HEAD + next(uuids) + ref + _copy_text(c) + _copy_text(v)
                     for item in items for ref in (_copy_text(str(item.id)),)
@@ -173,9 +171,11 @@ def _write_batch(items: Sequence[MediaInput]) -> tuple[int, int, list[str]]:
                        for item in items if item.embedding is not None]
         if vector_rows:
             _copy(cursor, "media_embeddings", "media_id, embedding", vector_rows)
+        deltas = Counter(tag for item in items for tag in item.tags)
+        deltas.subtract(old_tags)
+        _apply_count_deltas(cursor, deltas)
     without = [str(item.id) for item in items if item.embedding is None]
-    created = sum(1 for item_id in ids if item_id not in existing)
-    return created, len(ids) - created, without
+    return len(items) - len(updated), len(updated), without
 
 
 def media_upsert_many(raw_items: Iterable[object], *, batch_size: int = BATCH_SIZE,
@@ -265,7 +265,8 @@ def media_delete(*, media_id: str) -> bool:
         old = Counter(MediaTag.objects.filter(media_id=media_id)
                       .values_list("tag_category", "tag_value"))
         locked.delete()
-        _apply_count_deltas(Counter({key: -n for key, n in old.items()}))
+        with connection.cursor() as cursor:
+            _apply_count_deltas(cursor, Counter({key: -n for key, n in old.items()}))
     return True
 
 

@@ -99,12 +99,16 @@ def _tags(value: Any) -> list[tuple[str, str]]:
 
 
 def parse_embedding(value: Any) -> np.ndarray | None:
-    """512 finite numbers from JSON (a list) or an importer (a float32 array)."""
+    """512 finite numbers from JSON (a list, or the body parser's array) or an importer
+    (a float32 array)."""
     if value is None:
         return None
-    if isinstance(value, np.ndarray):
-        if value.shape != (EMBEDDING_DIMENSIONS,) or not np.isfinite(value).all():
-            raise ItemInvalid(f"clip_embedding must be {EMBEDDING_DIMENSIONS} finite numbers")
+    if isinstance(value, np.ndarray):  # the body parser's float64, the importer's float32
+        if value.shape != (EMBEDDING_DIMENSIONS,) or value.dtype.kind != "f":
+            raise ItemInvalid(f"clip_embedding must be a list of exactly {EMBEDDING_DIMENSIONS} "
+                              "numbers")
+        if not np.abs(value).max() <= _FLOAT32_MAX:  # also false for NaN
+            raise ItemInvalid("clip_embedding must hold finite numbers")
         return value.astype(np.float32, copy=False)
     if not isinstance(value, list) or len(value) != EMBEDDING_DIMENSIONS:
         raise ItemInvalid(f"clip_embedding must be a list of exactly {EMBEDDING_DIMENSIONS} "

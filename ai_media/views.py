@@ -15,12 +15,12 @@ from rest_framework.views import APIView
 
 from ai_media import params, presenters, selectors, services
 from ai_media.errors import MediaNotFound, SemanticSearchUnavailable
+from ai_media.parsers import MediaBodyParser
 from ai_media.similarity import embedding_of, similar_rows
 from ai_media.validation import ItemInvalid
 from apps.accounts.authentication import ApiKeyAuthentication, ApiSecretKeyAuthentication
 from apps.accounts.permissions import ApiKeyScopePermission
 from apps.core.pagination import KeysetCursor
-from apps.core.parsers import OrjsonParser
 from apps.core.responses import json_response
 
 FEED_CURSOR = KeysetCursor(["created_at", "id"], salt="ai_media.feed")
@@ -160,7 +160,7 @@ class TagCategoriesView(PublicView):
 
 
 class MediaCreateView(WriteView):
-    parser_classes = [OrjsonParser]
+    parser_classes = [MediaBodyParser]
     @extend_schema(operation_id="ai_media_create", request=OpenApiTypes.ANY,
                    responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> HttpResponse:

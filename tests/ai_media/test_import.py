@@ -7,6 +7,7 @@ import io
 import json
 import re
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,49 @@ def test_the_database_is_opened_read_only(tmp_path: Path) -> None:
     before = (tmp_path / "x.db").read_bytes()
     run(tmp_path / "x.db")
     assert (tmp_path / "x.db").read_bytes() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_writers_import_every_row_once_and_report_in_row_order(
+        tmp_path: Path) -> None:
+    """Outside a transaction the chunks go to writer threads on their own connections."""
+    db = build(tmp_path / "x.db", 23)
+    add(db, **row(23, media_type="audio"))
+    add(db, **row(24, image_url="ftp://x"))
+    upsert([item("sq-4", title="already here")])
+    output = run(tmp_path / "x.db", "--chunk", "3", "--workers", "3")
+    assert summary(output) == {"rows": 25, "new": 22, "updated": 0, "skipped": 1, "errors": 2}
+    assert error_lines(output) == ["row 24 (id sq-23): media_type must be 'image' or 'video'",
+                                   "row 25 (id sq-24): media_url must be an http(s) URL"]
+    assert Media.objects.count() == 23 and MediaEmbedding.objects.count() == 22
+    assert TagCount.objects.get(tag_value="beach").count == 22
+    assert not [t for t in threading.enumerate() if t.name.startswith("import_ai_media-")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_writer_stops_the_import(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from ai_media.management.commands import import_ai_media
+
+    build(tmp_path / "x.db", 30)
+    real = import_ai_media.media_upsert_many
+    calls: list[int] = []
+
+    def failing(items: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real(items, **kwargs)
+
+    monkeypatch.setattr(import_ai_media, "media_upsert_many", failing)
+    with pytest.raises(RuntimeError, match="went away"):
+        run(tmp_path / "x.db", "--chunk", "2", "--workers", "2")
+    assert len(calls) < 15  # stopped, not run to the end
+    assert not [t for t in threading.enumerate() if t.name.startswith("import_ai_media-")]
+
+
+@pytest.mark.parametrize("option", ["--chunk", "--workers"])
+def test_chunk_and_workers_must_be_positive(tmp_path: Path, option: str) -> None:
+    build(tmp_path / "x.db", 1)
+    with pytest.raises(CommandError, match="at least 1"):
+        run(tmp_path / "x.db", option, "0")

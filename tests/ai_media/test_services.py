@@ -84,6 +84,58 @@ def test_upsert_keeps_created_at_when_omitted_and_resets_embedding_error() -> No
     assert media.media_url == "https://x.example/other.jpg"
 
 
+def test_an_update_that_sets_created_at_replaces_it() -> None:
+    upsert([item("a", minutes=5), item("b", minutes=5)])
+    kept = Media.objects.get(pk="b").created_at
+    result = upsert([{"id": "a", "media_type": "image", "media_url": "https://x.example/a.jpg",
+                      "created_at": "2020-01-02T03:04:05Z"},
+                     {"id": "b", "media_type": "image", "media_url": "https://x.example/b.jpg"},
+                     {"id": "c", "media_type": "image", "media_url": "https://x.example/c.jpg",
+                      "created_at": "2021-01-02T03:04:05Z"}])
+    assert (result.created, result.updated) == (1, 2)
+    stored = dict(Media.objects.values_list("id", "created_at"))
+    assert stored["a"].isoformat() == "2020-01-02T03:04:05+00:00"
+    assert stored["b"] == kept
+    assert stored["c"].isoformat() == "2021-01-02T03:04:05+00:00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_of_the_same_ids_keep_tags_and_counts_exact() -> None:
+    """Two threads (two connections) upsert overlapping ids with different tags, over
+    and over: every item ends with exactly one writer's tags, and the counts equal a
+    GROUP BY (an inserted-meanwhile row is seen as an update and its tags replaced)."""
+    import threading
+
+    from django.db import connections
+
+    errors: list[BaseException] = []
+
+    def write(tag: str) -> None:
+        try:
+            for round_ in range(15):
+                ids = [f"m{(round_ + n) % 12}" for n in range(8)]
+                media_upsert_many([item(i, tags={"who": [tag], "n": [i]}) for i in ids],
+                                  batch_size=4)
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(tag,)) for tag in ("x", "y")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert live(counts()) == true_counts()
+    per_item = {}
+    for media_id, category, value in MediaTag.objects.values_list("media_id", "tag_category",
+                                                                  "tag_value"):
+        per_item.setdefault(media_id, set()).add((category, value))
+    assert all(len(tags) == 2 and ("n", media_id) in tags for media_id, tags in per_item.items())
+    assert len(per_item) == Media.objects.count() == 12
+
+
 def test_embedding_is_replaced_and_removed() -> None:
     upsert([item("a", embedding=vec(1))])
     upsert([item("a", embedding=vec(2))])

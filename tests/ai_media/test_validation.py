@@ -133,8 +133,12 @@ def test_numpy_arrays_from_the_importer() -> None:
     assert parsed is not None and parsed.dtype == np.float32
     np.testing.assert_array_equal(parsed, vector)
     for bad in (np.zeros(511, dtype="<f4"), np.zeros((2, 256), dtype="<f4"),
-                np.array([np.nan] * 512, dtype="<f4")):
-        with pytest.raises(ItemInvalid, match="clip_embedding must be 512 finite numbers"):
+                np.zeros(512, dtype=np.int64)):
+        with pytest.raises(ItemInvalid, match=EMBEDDING):
+            parse_embedding(bad)
+    for bad in (np.array([np.nan] * 512, dtype="<f4"), np.full(512, 1e39),
+                np.full(512, -np.inf)):
+        with pytest.raises(ItemInvalid, match="clip_embedding must hold finite numbers"):
             parse_embedding(bad)
 
 
