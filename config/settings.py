@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.storage",
     "apps.processing",
+    "apps.browse",
     "user_library",
     "media_library",
     "ai_media",

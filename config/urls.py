@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/auth/", include("apps.accounts.urls.auth")),
     path("api/workspaces/", include("apps.accounts.urls.workspaces")),
     path("files/", include("apps.storage.urls")),
+    path("browse/", include("apps.browse.urls")),  # the media browser page (docs/browse.md)
     # The five media-library APIs (see docs/architecture.md for their dialects).
     path("api/", include("user_library.urls")),
     path("workspaces/<str:workspace_id>/media-library/", include("media_library.urls")),

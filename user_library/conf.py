@@ -15,8 +15,10 @@ DEFAULTS = {
     "THUMBNAIL_SPEC": "thumb-256",
     "PREVIEW_SPEC": "preview-1024",
     "VARIANT_FORMAT": "webp",
-    # Pipeline steps of library files (after the virus scan).
-    "STEPS": ("probe", "metadata", "variants"),
+    # Pipeline steps of library files (after the virus scan). ``embed`` queues the CLIP
+    # embedding that ``GET /api/library/<id>/similar`` compares (a no-op, recorded as
+    # "disabled", when no CLIP model is configured).
+    "STEPS": ("probe", "metadata", "variants", "embed"),
 }
 
 user_library_settings = AppSettings("USER_LIBRARY", DEFAULTS)
@@ -24,3 +26,4 @@ user_library_settings = AppSettings("USER_LIBRARY", DEFAULTS)
 QUOTA_BUCKET = "library"  # the users' quota ledgers this app charges (apps/storage/quota.py)
 BATCH_MAX_IDS = 20  # the spec: at most 20 items per batch delete
 LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT = 20, 100
+SIMILAR_DEFAULT_LIMIT, SIMILAR_MAX_LIMIT = 12, 50

@@ -17,7 +17,9 @@ from uuid import UUID
 
 from django.db import connection
 
-from apps.storage.models import MediaKind
+from apps.processing.embeddings import clip_enabled
+from apps.processing.models import Embedding
+from apps.storage.models import MediaKind, ProcessingState, ScanStatus, StoredFile
 from user_library.conf import QUOTA_BUCKET
 from user_library.models import MediaType
 
@@ -67,6 +69,26 @@ SELECT v.stored_file_id, v.id, v.spec, v.format, v.key, v.mime_type, v.kind, v.s
        v.source_sha256, v.width, v.height
 FROM storage_variant v
 WHERE v.stored_file_id = ANY(%(files)s) AND v.spec = ANY(%(specs)s) AND v.format = %(format)s"""
+
+
+EMBEDDING_MODEL_SQL = (
+    f"SELECT e.model FROM {Embedding._meta.db_table} e"  # noqa: S608 (a table name)
+    " WHERE e.stored_file_id = %(file)s")
+
+# Exact nearest neighbours among the user's own embedded items: the query vector comes
+# from a row, not a constant, so no HNSW index can serve the ORDER BY; PostgreSQL reads
+# the user's items by ``library_user_created`` and each embedding by its primary key.
+# A per-user set is small, and an exact answer is what a user expects of their library.
+# Only vectors of the same model are comparable; quarantined items stay hidden.
+SIMILAR_SQL = f"""
+SELECT {ROW_COLUMNS}, e.vector <=> q.vector AS distance
+FROM {Embedding._meta.db_table} q
+JOIN library_items li ON li.user_id = %(user)s AND li.id <> %(id)s
+JOIN storage_storedfile sf ON sf.id = li.stored_file_id AND NOT sf.is_quarantined
+JOIN {Embedding._meta.db_table} e ON e.stored_file_id = li.stored_file_id AND e.model = q.model
+WHERE q.stored_file_id = %(file)s
+ORDER BY distance, li.id
+LIMIT %(limit)s"""  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -120,3 +142,40 @@ def variant_rows(*, file_ids: list[UUID], specs: list[str],
     with connection.cursor() as cursor:
         cursor.execute(VARIANTS_SQL, {"files": file_ids, "specs": specs, "format": format})
         return cursor.fetchall()
+
+
+def library_item_similar(*, user_id: Any, item_id: UUID, file_id: UUID, limit: int,
+                         ) -> list[tuple[tuple[Any, ...], float]] | None:
+    """The user's other items nearest to ``item_id`` by the cosine distance of their CLIP
+    embeddings, as (``ROW_COLUMNS`` row, similarity in [0, 1]), most similar first;
+    None when the item itself has no embedding (nothing to compare with).
+
+    The caller has checked that ``item_id`` (holding ``file_id``) is the user's.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(EMBEDDING_MODEL_SQL, {"file": file_id})
+        if cursor.fetchone() is None:
+            return None
+        cursor.execute(SIMILAR_SQL, {"user": user_id, "id": item_id, "file": file_id,
+                                     "limit": limit})
+        rows = cursor.fetchall()
+    return [(row[:-1], min(1.0, max(0.0, 1.0 - float(row[-1])))) for row in rows]
+
+
+def library_item_embedding_state(row: tuple[Any, ...]) -> str:
+    """Why an item (a ``ROW_COLUMNS`` row) has no embedding: ``pending`` while one may
+    still come (not scanned or processed yet, or queued for the embeddings worker), else
+    ``unavailable`` (a video, no CLIP model configured, a failed or refused file, or an
+    image processed while CLIP was off: nothing will embed it by itself)."""
+    media_type, file_id, scan_status, state = row[2], row[6], row[11], row[12]
+    if media_type != MediaType.IMAGE or not clip_enabled():
+        return "unavailable"
+    if scan_status not in (ScanStatus.CLEAN, ScanStatus.PENDING, ScanStatus.SCANNING,
+                           ScanStatus.ERROR) or state == ProcessingState.FAILED:
+        return "unavailable"
+    if state == ProcessingState.READY:
+        skipped = (StoredFile.objects.filter(pk=file_id)
+                   .values_list("meta__embedding", flat=True).first())
+        if skipped == "disabled":
+            return "unavailable"
+    return "pending"

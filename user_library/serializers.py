@@ -32,6 +32,18 @@ class UserLibraryItemSerializer(serializers.Serializer):
     preview_url = serializers.CharField(allow_null=True)
 
 
+class UserLibrarySimilarItemSerializer(UserLibraryItemSerializer):
+    similarity = serializers.FloatField(help_text="1 - cosine distance, in [0, 1].")
+
+
+class UserLibrarySimilarSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    items = UserLibrarySimilarItemSerializer(many=True)
+    embedding = serializers.ChoiceField(
+        choices=["ready", "pending", "unavailable"],
+        help_text="ready: compared; pending: not embedded yet; unavailable: will not be.")
+
+
 class UserLibraryListSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     items = UserLibraryItemSerializer(many=True)

@@ -21,7 +21,12 @@ from apps.core.ids import parse_uuid
 from apps.core.pagination import LimitOffset
 from apps.core.responses import json_response
 from user_library import selectors, services
-from user_library.conf import LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
+from user_library.conf import (
+    LIST_DEFAULT_LIMIT,
+    LIST_MAX_LIMIT,
+    SIMILAR_DEFAULT_LIMIT,
+    SIMILAR_MAX_LIMIT,
+)
 from user_library.errors import ItemNotFound
 from user_library.models import MediaType
 from user_library.presenters import ItemPresenter
@@ -31,6 +36,7 @@ from user_library.serializers import (
     UserLibraryCreateInputSerializer,
     UserLibraryItemResponseSerializer,
     UserLibraryListSerializer,
+    UserLibrarySimilarSerializer,
     UserLibrarySuccessSerializer,
     UserLibraryUsageSerializer,
 )
@@ -107,6 +113,35 @@ class LibraryItemView(APIView):
     def delete(self, request: Request, item_id: str) -> HttpResponse:
         services.library_item_delete(user=request_user(request), item_id=item_id)
         return json_response({"success": True})
+
+
+class LibrarySimilarView(APIView):
+    """The user's own items nearest to one of theirs (additive; docs/user_library.md)."""
+
+    @extend_schema(
+        operation_id="user_library_similar",
+        parameters=[OpenApiParameter("limit", int, description="1-50, default 12")],
+        responses=UserLibrarySimilarSerializer)
+    def get(self, request: Request, item_id: str) -> HttpResponse:
+        # only ``limit`` is read: an ``offset`` means nothing here and is not validated
+        limit = LimitOffset.from_params({"limit": request.query_params.get("limit")},
+                                        default_limit=SIMILAR_DEFAULT_LIMIT,
+                                        max_limit=SIMILAR_MAX_LIMIT).limit
+        user_id = request_user(request).pk
+        parsed = parse_uuid(item_id)
+        row = (selectors.library_item_row(user_id=user_id, item_id=parsed)
+               if parsed is not None else None)
+        if row is None or parsed is None:
+            raise ItemNotFound()
+        similar = selectors.library_item_similar(user_id=user_id, item_id=parsed,
+                                                 file_id=row[6], limit=limit)
+        if similar is None:
+            return json_response({"success": True, "items": [],
+                                  "embedding": selectors.library_item_embedding_state(row)})
+        items = ItemPresenter().items([found for found, _ in similar])
+        for item, (_, similarity) in zip(items, similar, strict=True):
+            item["similarity"] = round(similarity, 6)
+        return json_response({"success": True, "items": items, "embedding": "ready"})
 
 
 class LibraryBatchDeleteView(APIView):

@@ -105,7 +105,7 @@ def test_after_commit_the_file_is_scanned_probed_and_given_variants(
     assert (stored.width, stored.height) == (64, 48)
     assert set(stored.variants.values_list("spec", "format")) == {
         ("thumb-256", "webp"), ("thumb-256", "avif"), ("preview-1024", "webp")}
-    assert stored.meta["steps_done"] == ["probe", "metadata", "variants"]
+    assert stored.meta["steps_done"] == ["probe", "metadata", "variants", "embed"]
     storage.assert_consistent()
 
 
