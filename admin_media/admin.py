@@ -9,10 +9,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
 from admin_media import services, validation
 from admin_media.errors import InvalidRequest
 from admin_media.models import Media
+from apps.storage import admin_display
 
 
 class CategoryActionForm(ActionForm):
@@ -22,16 +24,29 @@ class CategoryActionForm(ActionForm):
 
 @admin.register(Media)
 class MediaAdmin(admin.ModelAdmin):
-    list_display = ("id", "media_type", "type", "supabase_id", "record_id", "aspect_ratio",
-                    "is_delete", "created_at")
+    list_display = ("preview", "id", "media_type", "type", "supabase_id", "record_id",
+                    "aspect_ratio", "is_delete", "created_at")
     list_filter = ("media_type", "is_delete", "upload_source")
     search_fields = ("=id", "=supabase_id", "=record_id", "=task_id")
-    readonly_fields = ("stored_file", "created_at", "updated_at")
+    readonly_fields = ("preview_large", "stored_file", "created_at", "updated_at")
+    list_select_related = ("stored_file",)
     ordering = ("-created_at", "-id")
     show_full_result_count = False  # a COUNT over millions of rows on every page
     list_per_page = 50
     action_form = CategoryActionForm
     actions = ["set_categories", "soft_delete"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Media]:
+        return super().get_queryset(request).prefetch_related("stored_file__variants")
+
+    @admin.display(description="")
+    def preview(self, obj: Media) -> SafeString | str:
+        """The uploaded file's thumbnail (a signed URL); a URL-only item has none."""
+        return admin_display.thumbnail(obj.stored_file)
+
+    @admin.display(description="preview")
+    def preview_large(self, obj: Media) -> SafeString | str:
+        return admin_display.thumbnail(obj.stored_file, size=320)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         found = super().get_actions(request)

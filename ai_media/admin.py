@@ -13,7 +13,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from ai_media import services
-from ai_media.models import Media, MediaEmbedding, MediaTag, TagCount
+from ai_media.models import EMBEDDING_DIMENSIONS, Media, MediaEmbedding, MediaTag, TagCount
+from apps.core.admin import ReadOnlyAdmin
 
 
 class MediaTagInline(admin.TabularInline):
@@ -80,17 +81,36 @@ class AiMediaAdmin(admin.ModelAdmin):
 
 
 @admin.register(TagCount)
-class TagCountAdmin(admin.ModelAdmin):
+class TagCountAdmin(ReadOnlyAdmin):
     list_display = ("tag_category", "tag_value", "count")
     list_filter = ("tag_category",)
     search_fields = ("tag_value",)
     ordering = ("tag_category", "-count")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+@admin.register(MediaTag)
+class MediaTagAdmin(ReadOnlyAdmin):
+    """Every tag row; an exact value search ("=") uses the (category, value) index."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_display = ("media", "tag_category", "tag_value")
+    list_filter = ("tag_category",)
+    search_fields = ("=tag_value", "=media__id")
+    show_full_result_count = False  # millions of rows: no COUNT(*) per page
+
+
+@admin.register(MediaEmbedding)
+class MediaEmbeddingAdmin(ReadOnlyAdmin):
+    """Which items have a vector (the 512 numbers themselves are not shown)."""
+
+    list_display = ("media", "dimensions")
+    fields = ("media", "dimensions")
+    readonly_fields = fields
+    search_fields = ("=media__id",)
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MediaEmbedding]:
+        return super().get_queryset(request).defer("embedding")
+
+    @admin.display(description="dimensions")
+    def dimensions(self, obj: MediaEmbedding) -> int:
+        return EMBEDDING_DIMENSIONS

@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import ApiKey, Membership, Scope, User, Workspace
 from apps.accounts.services import api_key_create
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import DomainError
 
 
@@ -116,3 +117,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    """Who is in which workspace, searchable across workspaces. Changes are made on the
+    workspace's page (its members inline) or through the workspace API."""
+
+    list_display = ("user", "workspace", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "workspace__name", "=workspace__id")
+    list_select_related = ("user", "workspace")

@@ -17,9 +17,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import DomainError
 from apps.processing import scanning
-from apps.processing.models import PurgeRun, StoredFileTransition
+from apps.processing.models import Embedding, PurgeRun, StoredFileTransition
 from apps.processing.tasks import regenerate_variants
 from apps.storage import admin_display
 from apps.storage.models import StoredFile, Variant
@@ -154,12 +155,34 @@ class StoredFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(PurgeRun)
-class PurgeRunAdmin(admin.ModelAdmin):
+class PurgeRunAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "finished_at", "purged", "failed")
     ordering = ("-started_at",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+@admin.register(StoredFileTransition)
+class StoredFileTransitionAdmin(ReadOnlyAdmin):
+    """The audit log of scan and processing states: who released what, and why."""
+
+    list_display = ("at", "stored_file", "field", "from_state", "to_state", "actor", "detail")
+    list_filter = ("field", "to_state")
+    search_fields = ("=stored_file__id", "actor__username")
+    list_select_related = ("stored_file", "actor")
+    date_hierarchy = "at"
+    ordering = ("-at",)
+    show_full_result_count = False
+
+
+@admin.register(Embedding)
+class EmbeddingAdmin(ReadOnlyAdmin):
+    """Which stored files have a CLIP vector, and from which model."""
+
+    list_display = ("stored_file", "model", "created_at")
+    fields = ("stored_file", "model", "created_at")
+    list_filter = ("model",)
+    search_fields = ("=stored_file__id",)
+    list_select_related = ("stored_file",)
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Embedding]:
+        return super().get_queryset(request).defer("vector")

@@ -80,5 +80,16 @@ def variant_links(stored: StoredFile | None) -> SafeString | str:
         "", '<li><a href="{}" target="_blank" rel="noopener">{}</a></li>', rows))
 
 
+def variant_link(variant: Variant) -> SafeString | str:
+    """A signed link to one variant, when its file may be served."""
+    stored = variant.stored_file
+    if not is_servable(stored):
+        return "—"
+    href = blob_store.url_signer()(file_id=stored.pk, variant_id=variant.pk, key=variant.key,
+                                   mime_type=variant.mime_type,
+                                   filename=download_name(stored, variant))
+    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', href, variant.spec)
+
+
 def dimensions_of(variant: Variant) -> str:
     return f"{variant.width}x{variant.height}" if variant.width and variant.height else "?"
