@@ -57,7 +57,7 @@ test: $(STAMP) system-deps messages lint typecheck
 
 bench: $(STAMP) system-deps messages
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
-	$(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench $(BENCH)
+	TEST_SERVICES_TUNING=machine $(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,8 @@ import platform
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
+from config.embedded_postgres import Tuning
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -27,6 +29,8 @@ GIB = 1024 * MIB
 MB = 1000 * 1000
 # The server processes' allocator settings (scripts/run.sh, Dockerfile): the benchmarks'
 # server-side children run under the same ones.
+# how scripts/test_services.py tuned the run's PostgreSQL (`make bench`: as `make run`)
+PG_TUNING = Tuning.for_test_services().describe()
 SERVER_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "4194304",
                      "MALLOC_TRIM_THRESHOLD_": "16777216"}
 

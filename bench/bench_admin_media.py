@@ -69,7 +69,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
+from bench import PG_TUNING, ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
 from bench.twins import Caller, install_urlconf, jwt_user
 
 ROWS = int(os.environ.get("BENCH_ADMIN_MEDIA_ROWS", "2000000"))
@@ -97,7 +97,7 @@ NOTES: list[str] = [
     "middleware, URL resolver, view, response iteration and close; no socket), each "
     "authenticated with the same JWT of the same staff user (simplejwt's HMAC check plus "
     "one user query, for both contenders); the database is the run's PostgreSQL "
-    "(scripts/test_services.py: shared_buffers 256 MB, work_mem 8 MB, 2 parallel workers) "
+    f"(scripts/test_services.py: {PG_TUNING}) "
     "on the same 2 cores, with the platform's connection settings. Times are wall times "
     "per request; 'the SQL alone' is the same statements (total, page) run on Django's "
     "connection in the same process, interleaved with the two views. THROTTLE_USER_RATE "

@@ -74,7 +74,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, SERVER_MALLOC_ENV, Result, machine, ms, pct, run_child
+from bench import PG_TUNING, ROOT, SERVER_MALLOC_ENV, Result, machine, ms, pct, run_child
 
 ITEMS = int(os.environ.get("BENCH_AI_MEDIA_ITEMS", "1000000"))
 IMPORT_ITEMS = int(os.environ.get("BENCH_AI_MEDIA_IMPORT_ITEMS", "20000"))
@@ -109,7 +109,7 @@ LEAN_LABEL = "lean twin (plain Django view, same SQL, values() dicts + orjson)"
 NOTES: list[str] = [
     "ai_media: requests go through Django's WSGIHandler in-process (signals, middleware, "
     "URL resolver, view, response iteration and close; no socket); the database is the "
-    "run's PostgreSQL (scripts/test_services.py: shared_buffers 256 MB, work_mem 8 MB) "
+    f"run's PostgreSQL (scripts/test_services.py: {PG_TUNING}) "
     "on the same cores. Reads are anonymous and come from 2,000 client addresses in "
     "turn (REMOTE_ADDR), so that the platform's throttles (DRF's AnonRateThrottle and "
     "UserRateThrottle, which keys anonymous requests by address too: THROTTLE_ANON_RATE "

@@ -61,7 +61,7 @@ import sys
 import time
 from typing import Any
 
-from bench import ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
+from bench import PG_TUNING, ROOT, SERVER_MALLOC_ENV, Result, ms, pct, run_child
 from bench.twins import Caller, install_urlconf, jwt_user
 
 ITEMS = int(os.environ.get("BENCH_MEDIA_LIBRARY_ITEMS", "200000"))
@@ -85,7 +85,7 @@ NOTES: list[str] = [
     "middleware, URL resolver, view, response iteration and close; no socket), each "
     "authenticated with the same JWT of the same workspace member (simplejwt's HMAC check "
     "plus one user query, for both contenders); the database is the run's PostgreSQL "
-    "(scripts/test_services.py: shared_buffers 256 MB, work_mem 8 MB, 2 parallel workers) "
+    f"(scripts/test_services.py: {PG_TUNING}) "
     "on the same cores, with the platform's connection settings (CONN_MAX_AGE 60, health "
     "checks). Times are wall times per request; 'the SQL alone' is the wall time of the "
     "same statements (membership, page, count) run on Django's connection in the same "

@@ -62,6 +62,24 @@ class Tuning:
             max_parallel_workers=max(1, cores),
         )
 
+    @classmethod
+    def for_tests(cls) -> Tuning:
+        """Small and fixed: the test suite runs many databases' worth of work at once."""
+        return cls(shared_buffers_mb=256, effective_cache_size_mb=1024, work_mem_mb=8,
+                   maintenance_work_mem_mb=256, max_parallel_workers=2)
+
+    @classmethod
+    def for_test_services(cls) -> Tuning:
+        """What scripts/test_services.py starts: the tests' settings, or, with
+        ``TEST_SERVICES_TUNING=machine`` (``make bench``), those ``make run`` uses, so
+        that a benchmark measures the database as the platform runs it."""
+        machine = os.environ.get("TEST_SERVICES_TUNING") == "machine"
+        return cls.for_machine() if machine else cls.for_tests()
+
+    def describe(self) -> str:
+        return (f"shared_buffers {self.shared_buffers_mb} MB, work_mem {self.work_mem_mb} MB, "
+                f"{self.max_parallel_workers} parallel workers")
+
     def as_conf(self) -> str:
         parallel_maintenance = max(1, self.max_parallel_workers - 1)
         return "\n".join(

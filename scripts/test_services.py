@@ -80,8 +80,7 @@ def postgres(tmp: Path) -> Iterator[str]:
     from config.embedded_postgres import stop as stop_pg
 
     data = tmp / "postgres"
-    tuning = Tuning(shared_buffers_mb=256, effective_cache_size_mb=1024, work_mem_mb=8,
-                    maintenance_work_mem_mb=256, max_parallel_workers=2)
+    tuning = Tuning.for_test_services()
     url = ensure_running(data, port=free_port(), durable=False, tuning=tuning)
     try:
         yield url
