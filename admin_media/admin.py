@@ -9,7 +9,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 
 from admin_media import services, validation
 from admin_media.errors import InvalidRequest
@@ -23,7 +22,7 @@ class CategoryActionForm(ActionForm):
 
 
 @admin.register(Media)
-class MediaAdmin(admin.ModelAdmin):
+class MediaAdmin(admin_display.StoredFileThumbnailAdmin):
     list_display = ("preview", "id", "media_type", "type", "supabase_id", "record_id",
                     "aspect_ratio", "is_delete", "created_at")
     list_filter = ("media_type", "is_delete", "upload_source")
@@ -35,18 +34,6 @@ class MediaAdmin(admin.ModelAdmin):
     list_per_page = 50
     action_form = CategoryActionForm
     actions = ["set_categories", "soft_delete"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Media]:
-        return super().get_queryset(request).prefetch_related("stored_file__variants")
-
-    @admin.display(description="")
-    def preview(self, obj: Media) -> SafeString | str:
-        """The uploaded file's thumbnail (a signed URL); a URL-only item has none."""
-        return admin_display.thumbnail(obj.stored_file)
-
-    @admin.display(description="preview")
-    def preview_large(self, obj: Media) -> SafeString | str:
-        return admin_display.thumbnail(obj.stored_file, size=320)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         found = super().get_actions(request)

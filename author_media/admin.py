@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 
 from apps.storage import admin_display
 from author_media import services, usage
@@ -28,7 +27,7 @@ CUSTOM_TIER = "custom"
 
 
 @admin.register(MediaFile)
-class MediaFileAdmin(admin.ModelAdmin):
+class MediaFileAdmin(admin_display.StoredFileThumbnailAdmin):
     list_display = ("preview", "id", "original_filename", "user", "mime_type", "size_human",
                     "folder", "scan_status", "is_quarantined", "is_processed", "created_at",
                     "deleted_at")
@@ -38,13 +37,6 @@ class MediaFileAdmin(admin.ModelAdmin):
     list_select_related = ("user", "stored_file")
     raw_id_fields = ("user", "stored_file")
     show_full_result_count = False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[MediaFile]:
-        return super().get_queryset(request).prefetch_related("stored_file__variants")
-
-    @admin.display(description="")
-    def preview(self, obj: MediaFile) -> SafeString | str:
-        return admin_display.thumbnail(obj.stored_file)
 
     @admin.display(description="size", ordering="file_size")
     def size_human(self, obj: MediaFile) -> str:

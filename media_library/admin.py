@@ -12,7 +12,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 
 from apps.storage import admin_display
 from media_library import services
@@ -102,7 +101,7 @@ class LibraryObjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(MediaItem)
-class MediaItemAdmin(LibraryObjectAdmin):
+class MediaItemAdmin(admin_display.StoredFileThumbnailAdmin, LibraryObjectAdmin):
     list_display = ["preview", "name", "type", "workspace", "category", "tags",
                     "size_human", "is_deleted", "created_at"]
     list_display_links = ("preview", "name")
@@ -110,18 +109,6 @@ class MediaItemAdmin(LibraryObjectAdmin):
     list_select_related = ["workspace", "category", "stored_file"]
     raw_id_fields = ["workspace", "category", "uploaded_by", "stored_file"]
     readonly_fields = ["preview_large", *LibraryObjectAdmin.readonly_fields]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[MediaItem]:
-        return super().get_queryset(request).prefetch_related("stored_file__variants")
-
-    @admin.display(description="")
-    def preview(self, obj: MediaItem) -> SafeString | str:
-        return admin_display.thumbnail(obj.stored_file) if obj.stored_file_id else "—"
-
-    @admin.display(description="preview")
-    def preview_large(self, obj: MediaItem) -> SafeString | str:
-        return (admin_display.thumbnail(obj.stored_file, size=320) if obj.stored_file_id
-                else "—")
 
     @admin.display(description="size", ordering="file_size")
     def size_human(self, obj: MediaItem) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 
 from apps.storage import admin_display
 from apps.storage.blobs import blob_store
@@ -17,7 +16,7 @@ from user_library.models import LibraryItem
 
 
 @admin.register(LibraryItem)
-class LibraryItemAdmin(admin.ModelAdmin):
+class LibraryItemAdmin(admin_display.StoredFileThumbnailAdmin):
     list_display = ("preview", "id", "user", "media_type", "source", "size_human",
                     "scan_status", "created_at")
     list_display_links = ("preview", "id")
@@ -28,17 +27,6 @@ class LibraryItemAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("user", "stored_file")
     show_full_result_count = False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[LibraryItem]:
-        return super().get_queryset(request).prefetch_related("stored_file__variants")
-
-    @admin.display(description="")
-    def preview(self, obj: LibraryItem) -> SafeString | str:
-        return admin_display.thumbnail(obj.stored_file)
-
-    @admin.display(description="preview")
-    def preview_large(self, obj: LibraryItem) -> SafeString | str:
-        return admin_display.thumbnail(obj.stored_file, size=320)
 
     @admin.display(description="size")
     def size_human(self, obj: LibraryItem) -> str:
