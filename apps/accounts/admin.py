@@ -14,11 +14,12 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.accounts.models import ApiKey, Membership, Scope, User, Workspace
+from apps.accounts.models import ApiKey, Membership, Role, Scope, User, Workspace
 from apps.accounts.services import api_key_create
 from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import DomainError
@@ -29,8 +30,20 @@ class PlatformUserAdmin(UserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "date_joined")
 
 
+class MembershipFormSet(BaseInlineFormSet):
+    """The workspace API's rule holds here too: a workspace keeps at least one owner."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [form.cleaned_data for form in self.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        if self.instance.pk and not any(data.get("role") == Role.OWNER for data in kept):
+            raise DjangoValidationError("A workspace must keep at least one owner.")
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 0
     raw_id_fields = ("user",)
 
