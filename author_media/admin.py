@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.storage import admin_display
 from author_media import services, usage
 from author_media.conf import author_media_settings
@@ -130,12 +131,8 @@ class MediaFolderAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class _ReadOnly(ReadOnlyAdmin):
+    deletable = True
 
 
 @admin.register(UploadSession)

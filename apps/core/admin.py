@@ -11,7 +11,10 @@ from django.http import HttpRequest
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """No add, change or delete: an edit here would bypass the service that keeps the
-    row consistent with the others (a tag count with its tags, a ledger with its files)."""
+    row consistent with the others (a tag count with its tags, a ledger with its files).
+    ``deletable`` admits deleting rows that nothing else counts on."""
+
+    deletable = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -20,4 +23,4 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return self.deletable and super().has_delete_permission(request, obj)

@@ -156,6 +156,7 @@ class StoredFileAdmin(admin.ModelAdmin):
 
 @admin.register(PurgeRun)
 class PurgeRunAdmin(ReadOnlyAdmin):
+    deletable = True  # a run's record: old ones may be cleared
     list_display = ("started_at", "finished_at", "purged", "failed")
     ordering = ("-started_at",)
 
