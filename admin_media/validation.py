@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 from django.http import QueryDict
-from django.utils.dateparse import parse_datetime
 
 from admin_media import messages
 from admin_media.errors import InvalidRequest
 from admin_media.models import MediaType
+from apps.core.dates import parse_utc_datetime
 
 MAX_PAGE_SIZE = 100
 MAX_BATCH = 100
@@ -92,13 +92,10 @@ def datetime_value(raw: Any, message: str) -> datetime | None:
     """An ISO 8601 date-time (UTC when it names no zone); InvalidRequest(message)."""
     if raw is None or raw == "":
         return None
-    try:
-        parsed = parse_datetime(raw) if isinstance(raw, str) else None
-    except ValueError:
-        parsed = None
+    parsed = parse_utc_datetime(raw)
     if parsed is None:
         raise InvalidRequest(message)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def json_body(raw: bytes) -> dict[str, Any]:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-from django.utils.dateparse import parse_datetime
 
 from ai_media.models import EMBEDDING_DIMENSIONS, MediaType
+from apps.core.dates import parse_utc_datetime
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9._:~-]{1,128}", re.ASCII)
 MAX_URL_LENGTH = 2048
@@ -127,13 +127,10 @@ def parse_embedding(value: Any) -> np.ndarray | None:
 def _created_at(value: Any) -> datetime | None:
     if value is None:
         return None
-    try:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-    except ValueError:  # well formed but impossible: 2026-02-30, hour 25
-        parsed = None
+    parsed = parse_utc_datetime(value)
     if parsed is None:
         raise ItemInvalid("created_at must be an ISO-8601 date-time")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def _optional_text(value: Any, name: str, limit: int) -> str | None:

@@ -179,14 +179,15 @@ class FolderListView(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(operation_id="author_media_folders", tags=["author_media"],
-                   responses=OpenApiTypes.OBJECT)
+                   responses={200: {"type": "array", "items": {"type": "object"}}})
     def get(self, request: Request) -> HttpResponse:
         rows = folders.folder_list(user=request_user(request))
         return json_response([{**r, "createdAt": presenters.timestamp(r["createdAt"])}
                               for r in rows])
 
     @extend_schema(operation_id="author_media_folder_create", tags=["author_media"],
-                   request=AuthorMediaFolderCreateSerializer, responses=OpenApiTypes.OBJECT)
+                   request=AuthorMediaFolderCreateSerializer,
+                   responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> HttpResponse:
         path = _valid(AuthorMediaFolderCreateSerializer, request.data)["path"]
         folder = folders.folder_create(user=request_user(request), path=path)

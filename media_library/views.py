@@ -52,10 +52,14 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and the text fields around the file
 
 
 class _ListSchema(AutoSchema):
-    """Collection GETs are lists in the OpenAPI document (``…_list`` operation ids)."""
+    """Collection GETs are named ``…_list`` in the OpenAPI document, apart from their
+    detail routes' ``…_retrieve`` (their bodies are described in ``_RESPONSE_SHAPES``)."""
 
-    def _is_list_view(self, serializer: Any = None) -> bool:
-        return True
+    def get_operation_id(self) -> str:
+        operation_id = str(super().get_operation_id())
+        if self.method == "GET" and operation_id.endswith("_retrieve"):
+            return operation_id.removesuffix("_retrieve") + "_list"
+        return operation_id
 
 
 def _success(message: str, **extra: Any) -> HttpResponse:
@@ -98,7 +102,6 @@ def list_query(kind: Kind, params: Any) -> ListQuery:
 
 class CategoryListView(WorkspaceView):
     schema = _ListSchema()
-
     def get(self, request: Request, workspace_id: str) -> HttpResponse:
         problems: list[str] = []
         type_value = query_value(request.query_params, "type", enum(CategoryType.values),
@@ -304,9 +307,24 @@ class RecycleBinEmptyView(WorkspaceView):
                         deletedCount=count)
 
 
+_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+_OBJECTS: dict[str, Any] = {"type": "array", "items": _OBJECT}
+_PAGE: dict[str, Any] = {"type": "object", "required": ["items", "total", "limit", "offset"],
+                         "properties": {"items": _OBJECTS, "total": {"type": "integer"},
+                                        "limit": {"type": "integer"},
+                                        "offset": {"type": "integer"}}}
+# The bodies that are not one object (the spec's shapes: shared/specs/media_library.md).
+_RESPONSE_SHAPES: dict[tuple[type, str], dict[str, Any]] = {
+    (CategoryListView, "get"): _OBJECTS,
+    (ObjectListView, "get"): _PAGE,
+    (ItemRecentView, "get"): _OBJECTS,
+    (RecycleBinView, "get"): {"type": "object", "additionalProperties": _PAGE},
+}
+
+
 def _describe_for_openapi() -> None:
-    """Generic JSON bodies in the OpenAPI document for now (the views render dicts, not
-    serializers); the spec's shapes are in shared/specs/media_library.md."""
+    """Generic JSON bodies in the OpenAPI document where a view renders one object (the
+    views render dicts, not serializers), and the real shape where it renders another."""
     for view in (CategoryListView, CategoryGroupedView, CategoryReorderView,
                  CategoryDetailView, ObjectListView, ObjectDetailView, ObjectRestoreView,
                  ObjectPermanentView, ObjectUseView, ItemRecentView, ItemUploadView, ItemBulkView,
@@ -315,10 +333,11 @@ def _describe_for_openapi() -> None:
         for method in ("get", "post", "put", "delete"):
             handler = view.__dict__.get(method)
             if handler is not None:
+                shape = _RESPONSE_SHAPES.get((view, method), _OBJECT)
                 setattr(view, method, extend_schema(
                     tags=["media_library"], request=OpenApiTypes.OBJECT if method in (
                         "post", "put") else None,
-                    responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})(handler))
+                    responses={200: shape, 201: shape})(handler))
 
 
 _describe_for_openapi()

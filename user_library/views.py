@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -99,8 +100,14 @@ class LibraryListView(APIView):
         return json_response({"success": True, "item": ItemPresenter().item(row)}, status=201)
 
 
+# Item ids are UUIDs; said so, a client (or a fuzzer) cannot take ``usage`` or ``batch``,
+# the sibling routes, for an item.
+ITEM_ID = OpenApiParameter("item_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
 class LibraryItemView(APIView):
-    @extend_schema(operation_id="user_library_get", responses=UserLibraryItemResponseSerializer)
+    @extend_schema(operation_id="user_library_get", parameters=[ITEM_ID],
+                   responses=UserLibraryItemResponseSerializer)
     def get(self, request: Request, item_id: str) -> HttpResponse:
         parsed = parse_uuid(item_id)
         row = (selectors.library_item_row(user_id=request_user(request).pk, item_id=parsed)
@@ -109,7 +116,8 @@ class LibraryItemView(APIView):
             raise ItemNotFound()
         return json_response({"success": True, "item": ItemPresenter().item(row)})
 
-    @extend_schema(operation_id="user_library_delete", responses=UserLibrarySuccessSerializer)
+    @extend_schema(operation_id="user_library_delete", parameters=[ITEM_ID],
+                   responses=UserLibrarySuccessSerializer)
     def delete(self, request: Request, item_id: str) -> HttpResponse:
         services.library_item_delete(user=request_user(request), item_id=item_id)
         return json_response({"success": True})
@@ -120,7 +128,7 @@ class LibrarySimilarView(APIView):
 
     @extend_schema(
         operation_id="user_library_similar",
-        parameters=[OpenApiParameter("limit", int, description="1-50, default 12")],
+        parameters=[ITEM_ID, OpenApiParameter("limit", int, description="1-50, default 12")],
         responses=UserLibrarySimilarSerializer)
     def get(self, request: Request, item_id: str) -> HttpResponse:
         # only ``limit`` is read: an ``offset`` means nothing here and is not validated

@@ -14,6 +14,9 @@ class AccountsRegisterInputSerializer(serializers.Serializer):
 
 
 class AccountsUserSerializer(serializers.ModelSerializer):
+    # blank when the user gave none, so not documented as format "email"
+    email = serializers.CharField(read_only=True)
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "is_staff", "date_joined"]

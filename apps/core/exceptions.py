@@ -3,6 +3,8 @@
 Validation, authentication, permission, not-found, throttling, domain errors and
 unexpected exceptions all end up here. Unexpected ones are logged with their traceback
 and answered with a generic 500: a client never sees a stack trace or an SQL fragment.
+A database that cannot be reached (restarting, failing over) is a 503 with Retry-After:
+the request changed nothing and may be repeated.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -41,8 +44,15 @@ def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = ApiError(503, "The database is unavailable; try again shortly.",
+                                "database_unavailable")
+
+
 def to_api_error(exc: Exception) -> ApiError:
     """Describe any exception as an ApiError (500 for anything unexpected)."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return DATABASE_UNAVAILABLE
     if isinstance(exc, Http404):
         exc = drf.NotFound(*exc.args[:1]) if exc.args else drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -69,13 +79,17 @@ def to_api_error(exc: Exception) -> ApiError:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     view = context.get("view")
     error = to_api_error(exc)
-    if error.status >= 500:
+    if error.status == 503:
+        logger.warning("%s in %s: %s", error.code, type(view).__name__ if view else "?", exc)
+    elif error.status >= 500:
         logger.error("Unhandled error in %s", type(view).__name__ if view else "?", exc_info=exc)
     rendered = render(error, dialect_for_view(view) or DEFAULT_DIALECT)
     response = Response(rendered.body, status=error.status, content_type=rendered.content_type)
     wait = getattr(exc, "wait", None)
     if isinstance(exc, drf.Throttled) and wait is not None:
         response["Retry-After"] = str(int(wait) + 1)
+    elif error.status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response

@@ -22,6 +22,7 @@ import logging
 import posixpath
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from typing import IO, Any
 from urllib.parse import quote
 from uuid import UUID
@@ -30,13 +31,16 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from apps.core.errors import DomainError
 from apps.core.ids import uuid7
 from apps.storage import quota, s3
 from apps.storage.conf import storage_settings
 from apps.storage.errors import (
     BlobNotFound,
     EmptyUpload,
+    StorageUnavailable,
     TypeMismatch,
     UnsupportedType,
     UploadTooLarge,
@@ -141,16 +145,25 @@ class BlobStore:
                            extension=sniffed.extension))
         reader.content_type = sniffed.mime_type
         reader.name = key
+        self._announce(key)
         try:
             key = self.storage.save(key, reader)  # type: ignore[arg-type]
         except TooLarge:
             self._discard(key)
             raise UploadTooLarge(f"The file is larger than {limit} bytes.") from None
+        except DomainError:
+            self._discard(key)
+            raise
+        except Exception as exc:  # the backend failed the write: a 503, not a 500
+            logger.warning("storage write of %s failed", key, exc_info=True)
+            self._discard(key)
+            raise StorageUnavailable() from exc
         except BaseException:
             self._discard(key)
             raise
         try:
             with transaction.atomic():
+                self._claim(key, reader.name)
                 quota.quota_charge(owner=owner, nbytes=reader.size, kind=sniffed.kind,
                                    reservation=reservation, bucket=bucket)
                 stored = StoredFile.objects.create(
@@ -173,7 +186,32 @@ class BlobStore:
             self.storage.delete(key)
         except Exception:  # the tombstone makes sure it goes eventually
             logger.warning("could not discard %s; leaving a tombstone", key, exc_info=True)
-            BlobTombstone.objects.get_or_create(key=key)
+            self._tombstone(key, due_at=timezone.now())
+            return
+        BlobTombstone.objects.filter(key=key).delete()  # its write's announcement
+
+    def _announce(self, key: str) -> None:
+        """Before bytes are written at ``key``: a tombstone due after ORPHAN_TTL.
+
+        Writing the bytes and recording them cannot be one transaction; a process killed
+        between the two (SIGKILL, OOM, a lost machine) would leave bytes no row points
+        at. The announcement commits first, the transaction that records the key
+        withdraws it (``_claim``), and the sweeper deletes what is still announced once
+        it is due. Inside a caller's transaction it commits with that transaction.
+        """
+        due = timezone.now() + timedelta(seconds=int(storage_settings.ORPHAN_TTL))
+        self._tombstone(key, due_at=due)
+
+    @staticmethod
+    def _tombstone(key: str, *, due_at: Any) -> None:
+        BlobTombstone.objects.bulk_create([BlobTombstone(key=key, due_at=due_at)],
+                                          update_conflicts=True, unique_fields=["key"],
+                                          update_fields=["due_at"])
+
+    @staticmethod
+    def _claim(*keys: str) -> None:
+        """Inside the transaction that records bytes: withdraw their announcement."""
+        BlobTombstone.objects.filter(key__in=set(keys)).delete()
 
     # -- uploads written by clients (presigned POST, multipart, staged) -------------
     @property
@@ -311,8 +349,12 @@ class BlobStore:
             if relocate:
                 target = storage_key(scope=quota.owner_scope(owner), file_id=file_id,
                                      extension=sniffed.extension)
+                self._announce(target)
                 self._copy(key, target, etag=etag, content_type=sniffed.mime_type)
             with transaction.atomic():
+                self._claim(target)
+                if target != key:  # the client's copy goes, even if this process dies
+                    self._tombstone(key, due_at=timezone.now())
                 quota.quota_charge(owner=owner, nbytes=reader.size, kind=sniffed.kind,
                                    reservation=reservation, bucket=quota_bucket)
                 stored = StoredFile.objects.create(
@@ -364,9 +406,12 @@ class BlobStore:
         data and do not count against the owner's quota.
         """
         tag = f"{spec}-{spec_hash}-{stored.sha256[:12]}"
-        key = self.storage.save(variant_key(stored.key, tag, f".{format}"), ContentFile(data))
+        planned = variant_key(stored.key, tag, f".{format}")
+        self._announce(planned)
+        key = self.storage.save(planned, ContentFile(data))
         try:
             with transaction.atomic():
+                self._claim(planned, key)
                 old = list(Variant.objects.select_for_update()
                            .filter(stored_file=stored, spec=spec, format=format))
                 stale = [v.key for v in old if v.key != key]
@@ -397,9 +442,12 @@ class BlobStore:
         digest = hashlib.sha256(data).hexdigest()
         # beside the old key: a feature's documented layout (user-media/<user>/) holds
         directory, extension = posixpath.dirname(stored.key), posixpath.splitext(stored.key)[1]
-        key = self.storage.save(f"{directory}/{uuid7().hex}{extension}", ContentFile(data))
+        planned = f"{directory}/{uuid7().hex}{extension}"
+        self._announce(planned)
+        key = self.storage.save(planned, ContentFile(data))
         try:
             with transaction.atomic():
+                self._claim(planned, key)
                 locked = StoredFile.objects.select_for_update().get(pk=stored.pk)
                 old_keys = [locked.key, *locked.variants.values_list("key", flat=True)]
                 BlobTombstone.objects.bulk_create([BlobTombstone(key=k) for k in old_keys],
@@ -468,12 +516,23 @@ class BlobStore:
             transaction.on_commit(lambda: self.flush_tombstones([variant.key]))
 
     def flush_tombstones(self, keys: Iterable[str] | None = None, limit: int = 500) -> int:
-        """Delete the bytes behind tombstones; each success removes its tombstone."""
-        stones = BlobTombstone.objects.order_by("created_at")
+        """Delete the bytes behind due tombstones; each success removes its tombstone.
+
+        A key a row still records is never deleted (a crashed rewrite of a variant under
+        its own key announced it): its tombstone is dropped instead.
+        """
+        stones = BlobTombstone.objects.filter(due_at__lte=timezone.now()).order_by("due_at")
         if keys is not None:
             stones = stones.filter(key__in=list(keys))
+        batch = list(stones[:limit])
+        wanted = [stone.key for stone in batch]
+        live = {*StoredFile.objects.filter(key__in=wanted).values_list("key", flat=True),
+                *Variant.objects.filter(key__in=wanted).values_list("key", flat=True)}
         done = 0
-        for stone in stones[:limit]:
+        for stone in batch:
+            if stone.key in live:
+                BlobTombstone.objects.filter(pk=stone.pk).delete()
+                continue
             try:
                 self.storage.delete(stone.key)
             except Exception as exc:

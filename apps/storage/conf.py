@@ -13,6 +13,9 @@ DEFAULTS = {
     "DEFAULT_QUOTA_BYTES": 1024**3,
     # How long an unconsumed quota reservation holds bytes before the sweeper frees it.
     "RESERVATION_TTL": 3600,
+    # How long bytes being written may stay unrecorded before the sweeper deletes them as
+    # the orphans of a crashed write (longer than the slowest upload may stream).
+    "ORPHAN_TTL": 6 * 3600,
     # Kinds that put() accepts when the caller does not narrow them.
     "ALLOWED_KINDS": ("image", "video", "gif", "document", "other"),
 }

@@ -33,6 +33,14 @@ class QuotaExceeded(DomainError):
     default_message = "Storage quota exceeded."
 
 
+class StorageUnavailable(DomainError):
+    """The storage backend refused or failed a write: nothing was recorded, retry later."""
+
+    status_code = 503
+    code = "storage_unavailable"
+    default_message = "File storage is unavailable; try again shortly."
+
+
 class BlobNotFound(NotFoundError):
     default_message = "File not found."
 

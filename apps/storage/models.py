@@ -204,11 +204,16 @@ class BlobTombstone(models.Model):
 
     Written in the transaction that deletes the StoredFile, removed once storage confirms
     the deletion; the sweeper retries what is left. So a storage outage never leaves an
-    orphan file without a record, nor a row pointing at nothing.
+    orphan file without a record, nor a row pointing at nothing. Bytes about to be written
+    get one too, due later, which the transaction recording them withdraws: a process
+    killed in between leaves bytes the sweeper removes once the tombstone is due.
     """
 
     key = models.CharField(max_length=512, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When the bytes may go: now for a deleted row's; ORPHAN_TTL ahead for bytes being
+    # written (see BlobStore._announce), so only a write that never committed is swept.
+    due_at = models.DateTimeField(default=timezone.now, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
 

@@ -398,3 +398,10 @@ def test_filter_values_are_matched_literally(staff: APIClient, make_media: MakeM
                   {"category": '"q"'}):
         assert ids_of(listed(get(staff, query))) == [odd.pk], query
     assert listed(get(staff, {"supabaseId": "user_"}), ZH.NONE_FOUND)["total"] == 0
+
+
+def test_a_zone_offset_postgresql_refuses_is_converted_not_a_500(staff: APIClient) -> None:
+    # found by the schema fuzzer: "+20:10" parses in Python, PostgreSQL refuses it
+    response = staff.get("/api/admin/media", {"createdTo": "0093-06-07T14:42:58.286+20:10"})
+    assert response.status_code == 200
+    assert response.json()["data"]["total"] == 0

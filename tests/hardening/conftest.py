@@ -1,0 +1,11 @@
+"""Fixtures of the hardening tests (docs/hardening.md): the figures and the tier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.hardening import figures
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    figures.dump()
