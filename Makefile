@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha25
 PYTEST_WORKERS ?= 2
 export PORT ?= 8000
 
-.PHONY: run test lint typecheck bench system-deps messages clean help
+.PHONY: run test lint typecheck bench hardening system-deps messages clean help
 
 help:
 	@echo "make run   - the platform on http://127.0.0.1:$(PORT) with its embedded defaults"
 	@echo "make test  - the whole suite against real PostgreSQL, Redis, clamd and S3"
 	@echo "make bench - the benchmarks under bench/, results in bench/RESULTS.md"
+	@echo "make hardening - the full hardening tier, figures in docs/hardening.md"
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +59,13 @@ test: $(STAMP) system-deps messages lint typecheck
 bench: $(STAMP) system-deps messages
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
 	TEST_SERVICES_TUNING=machine $(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench $(BENCH)
+
+# The full tier of tests/hardening (more fuzzing examples, 20 kills per phase...); its
+# figures go to docs/hardening.md. `make test` runs the fast tier and prints them.
+hardening: $(STAMP) system-deps messages
+	HARDENING_TIER=full TEST_PYTHON=$(BIN)/python PYTEST_WORKERS=$(PYTEST_WORKERS) \
+	  $(BIN)/python scripts/test_services.py -- scripts/run_tests.sh tests/hardening
+	$(BIN)/python scripts/hardening_report.py --write docs/hardening.md --command "make hardening"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

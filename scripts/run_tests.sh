@@ -5,6 +5,10 @@
 # not a failure.
 set -u
 python=${TEST_PYTHON:-.venv/bin/python}
+# The hardening tests count what they tried (tests/hardening/figures.py): start afresh,
+# print the figures at the end.
+export HARDENING_FIGURES_DIR=${HARDENING_FIGURES_DIR:-var/hardening}
+rm -rf "$HARDENING_FIGURES_DIR"
 run() {
   "$python" -m pytest "$@"
   local rc=$?
@@ -12,4 +16,5 @@ run() {
   return "$rc"
 }
 run -n "${PYTEST_WORKERS:-2}" -m "not real_worker" "$@" || exit $?
-run -m real_worker "$@"
+run -m real_worker "$@" || exit $?
+"$python" scripts/hardening_report.py --dir "$HARDENING_FIGURES_DIR"
