@@ -19,6 +19,7 @@ from django.db import transaction
 
 from ai_media.models import Media, MediaEmbedding, MediaType
 from apps.processing.conf import processing_settings
+from apps.processing.dispatch import send_on_commit
 from apps.processing.embeddings import ClipDisabled, clip_enabled, current_embedder
 from apps.processing.engines.clip import ImageRejected, embed_images, open_image
 from apps.processing.engines.fetch import FetchError, fetch
@@ -38,8 +39,7 @@ def enqueue_media_embeddings(media_ids: list[str]) -> int:
         return 0
     chunks = [media_ids[i:i + ENQUEUE_CHUNK] for i in range(0, len(media_ids), ENQUEUE_CHUNK)]
     for chunk in chunks:
-        transaction.on_commit(lambda c=chunk: embed_media.apply_async(  # type: ignore[misc]
-            kwargs={"media_ids": c}, queue="embeddings"))
+        send_on_commit(embed_media, kwargs={"media_ids": chunk}, queue="embeddings")
     return len(media_ids)
 
 

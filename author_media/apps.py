@@ -20,7 +20,7 @@ class AuthorMediaConfig(AppConfig):
         from apps.processing.signals import file_transitioned
         from apps.storage import quota
         from apps.storage.signals import bytes_served, usage_changed
-        from author_media import sync, usage
+        from author_media import services, sync, usage
         from author_media.conf import QUOTA_BUCKET, author_media_settings
 
         # The ledger enforces the tier's storage limit at upload time, variants included
@@ -32,7 +32,9 @@ class AuthorMediaConfig(AppConfig):
         registry.register_step(FACTS_STEP, sync.copy_file_facts)
         registry.register_media_model(
             "author_media.MediaFile", file_field="stored_file",
-            steps=(*author_media_settings.STEPS, FACTS_STEP))
+            steps=(*author_media_settings.STEPS, FACTS_STEP),
+            retention_days=int(author_media_settings.RETENTION_DAYS),
+            purge=services.media_file_purge)
         file_transitioned.connect(sync.on_transition, dispatch_uid="author_media.transition")
         usage_changed.connect(sync.on_usage_changed, dispatch_uid="author_media.usage")
         bytes_served.connect(sync.on_bytes_served, dispatch_uid="author_media.bandwidth")

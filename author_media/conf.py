@@ -14,6 +14,9 @@ DEFAULTS = {
         "business": {"storage": 500 * GIB, "bandwidth": 5000 * GIB},
     },
     "DEFAULT_TIER": "free",
+    # Days a soft-deleted file keeps its bytes (and its quota) before the nightly purge
+    # (processing.purge_recycle_bin) deletes it for good.
+    "RETENTION_DAYS": 30,
     # A warning time is set when usage crosses this share of its limit (and cleared
     # when it falls below again).
     "WARNING_RATIO": 0.8,

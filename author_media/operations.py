@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
+from apps.processing.dispatch import send_on_commit
 from apps.processing.variants import (
     OPTIMIZED_SPEC,
     RASTER_KINDS,
@@ -162,8 +163,8 @@ def operation_request(*, media: MediaFile, operation: str, params: dict[str, Any
             if not flipped:
                 return Requested(found, None, done=False)
         operation_id = str(found.pk)
-        transaction.on_commit(lambda: operation_tasks.media_operation_run.apply_async(
-            kwargs={"operation_id": operation_id}))
+        send_on_commit(operation_tasks.media_operation_run,
+                       kwargs={"operation_id": operation_id})
     return Requested(found, None, done=False)
 
 

@@ -32,6 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.processing.conf import processing_settings
+from apps.processing.dispatch import send_on_commit
 from apps.processing.engines.clip import (
     ClipEmbedder,
     ClipModelError,
@@ -366,8 +367,7 @@ def enqueue_embedding(ids: Iterable[str | uuid.UUID]) -> int:
     unique = list(dict.fromkeys(str(i) for i in ids))
     chunks = list(_chunks(unique, max(1, int(clip_setting("CLIP_ENQUEUE_CHUNK")))))
     for chunk in chunks:
-        transaction.on_commit(functools.partial(
-            embed_files.apply_async, kwargs={"stored_file_ids": list(chunk)}))
+        send_on_commit(embed_files, kwargs={"stored_file_ids": list(chunk)})
     return len(chunks)
 
 

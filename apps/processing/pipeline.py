@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.processing import registry
+from apps.processing.dispatch import send_on_commit
 from apps.processing.errors import PermanentError
 from apps.processing.models import StoredFileTransition
 from apps.processing.signals import file_transitioned
@@ -58,10 +59,8 @@ def enqueue(stored: StoredFile, *, steps: Sequence[str] | None = None) -> None:
     kwargs: dict[str, Any] = {"stored_file_id": str(stored.pk)}
     if steps is not None:
         kwargs["steps"] = list(steps)
-    if stored.scan_status == ScanStatus.CLEAN:
-        transaction.on_commit(lambda: run_pipeline.apply_async(kwargs=kwargs))
-    else:
-        transaction.on_commit(lambda: scan.apply_async(kwargs=kwargs))
+    send_on_commit(run_pipeline if stored.scan_status == ScanStatus.CLEAN else scan,
+                   kwargs=kwargs)
 
 
 def run(stored: StoredFile, steps: Sequence[str]) -> str:

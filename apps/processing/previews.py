@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from apps.processing import registry
+from apps.processing.dispatch import send_on_commit
 from apps.processing.engines.fetch import FetchError, FetchPolicy
 from apps.processing.engines.linkpreview import fetch_preview
 from apps.processing.errors import TransientError
@@ -49,5 +49,4 @@ def link_preview_refresh(*, label: str, pk: Any) -> dict[str, Any] | None:
 def enqueue_link_preview(*, label: str, pk: Any) -> None:
     from apps.processing.tasks import link_preview
 
-    transaction.on_commit(lambda: link_preview.apply_async(kwargs={"label": label,
-                                                                   "pk": str(pk)}))
+    send_on_commit(link_preview, kwargs={"label": label, "pk": str(pk)})

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import ConflictError, DomainError
 from apps.processing.conf import processing_settings
+from apps.processing.dispatch import send_on_commit
 from apps.processing.engines.clamd import ClamdClient, ClamdError, ScanVerdict
 from apps.processing.errors import TransientError
 from apps.processing.pipeline import transition
@@ -164,8 +164,7 @@ def scan_again(*, stored: StoredFile, actor: Any) -> bool:
                        expected=[s for s in ScanStatus.values if s != ScanStatus.SCANNING],
                        detail="re-scan requested", actor=actor)
     if moved:
-        transaction.on_commit(lambda: scan.apply_async(kwargs={
-            "stored_file_id": str(stored.pk)}))
+        send_on_commit(scan, kwargs={"stored_file_id": str(stored.pk)})
     return moved
 
 

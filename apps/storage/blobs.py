@@ -163,7 +163,7 @@ class BlobStore:
             raise
         try:
             with transaction.atomic():
-                self._claim(key, reader.name)
+                self._claim(key)
                 quota.quota_charge(owner=owner, nbytes=reader.size, kind=sniffed.kind,
                                    reservation=reservation, bucket=bucket)
                 stored = StoredFile.objects.create(
@@ -209,9 +209,21 @@ class BlobStore:
                                           update_fields=["due_at"])
 
     @staticmethod
-    def _claim(*keys: str) -> None:
-        """Inside the transaction that records bytes: withdraw their announcement."""
-        BlobTombstone.objects.filter(key__in=set(keys)).delete()
+    def _claim(key: str) -> None:
+        """Inside the transaction that records the bytes at ``key``: withdraw their
+        announcement. Only that key's: if the storage saved under another name (the
+        planned one was taken, by the leftovers of a crashed write), the planned key's
+        announcement stays and the sweeper removes those leftovers."""
+        BlobTombstone.objects.filter(key=key).delete()
+
+    def _save_announced(self, planned: str, data: bytes) -> str:
+        """Announce, then save derived bytes; a failed save leaves nothing behind."""
+        self._announce(planned)
+        try:
+            return str(self.storage.save(planned, ContentFile(data)))
+        except BaseException:
+            self._discard(planned)
+            raise
 
     # -- uploads written by clients (presigned POST, multipart, staged) -------------
     @property
@@ -400,18 +412,19 @@ class BlobStore:
                     height: int | None = None) -> Variant:
         """Store one rendering of ``stored`` as its (spec, format) variant, replacing any.
 
-        The key carries the spec's hash and the original's SHA-256, so a changed spec or
-        a replaced original never collides with (or serves) an old rendering; the old
+        The key carries the spec's hash, the original's SHA-256 and a random part, so a
+        changed spec, a replaced original or a crashed earlier attempt never collides
+        with (or serves) another rendering; the old
         bytes go through a tombstone once the new row is committed. Variants are derived
         data and do not count against the owner's quota.
         """
-        tag = f"{spec}-{spec_hash}-{stored.sha256[:12]}"
+        # unique per rendering: a crashed render's leftovers never take the name
+        tag = f"{spec}-{spec_hash}-{stored.sha256[:12]}-{uuid7().hex[-8:]}"
         planned = variant_key(stored.key, tag, f".{format}")
-        self._announce(planned)
-        key = self.storage.save(planned, ContentFile(data))
+        key = self._save_announced(planned, data)
         try:
             with transaction.atomic():
-                self._claim(planned, key)
+                self._claim(key)
                 old = list(Variant.objects.select_for_update()
                            .filter(stored_file=stored, spec=spec, format=format))
                 stale = [v.key for v in old if v.key != key]
@@ -443,11 +456,10 @@ class BlobStore:
         # beside the old key: a feature's documented layout (user-media/<user>/) holds
         directory, extension = posixpath.dirname(stored.key), posixpath.splitext(stored.key)[1]
         planned = f"{directory}/{uuid7().hex}{extension}"
-        self._announce(planned)
-        key = self.storage.save(planned, ContentFile(data))
+        key = self._save_announced(planned, data)
         try:
             with transaction.atomic():
-                self._claim(planned, key)
+                self._claim(key)
                 locked = StoredFile.objects.select_for_update().get(pk=stored.pk)
                 old_keys = [locked.key, *locked.variants.values_list("key", flat=True)]
                 BlobTombstone.objects.bulk_create([BlobTombstone(key=k) for k in old_keys],
