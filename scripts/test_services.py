@@ -147,6 +147,8 @@ def main(argv: list[str]) -> int:
         with contextlib.ExitStack() as stack:
             started = time.monotonic()
             env["DATABASE_URL"] = stack.enter_context(postgres(tmp))
+            # the database-restart test stops and starts this very server
+            env["TEST_POSTGRES_DATA"] = str(tmp / "postgres")
             env["REDIS_URL"] = stack.enter_context(redis(tmp))
             env["CLAMD_ADDRESS"] = stack.enter_context(clamd(tmp))
             env["TEST_S3_ENDPOINT_URL"] = stack.enter_context(s3(tmp))
