@@ -22,7 +22,7 @@ from django.db import models
 from apps.storage.models import StoredFile
 
 StepFunc = Callable[[StoredFile], None]
-PurgeFunc = Callable[[models.Model], None]
+PurgeFunc = Callable[[Any], None]  # called with a row of the registered model
 
 
 @dataclass(frozen=True)
