@@ -37,7 +37,8 @@ class AiMediaAdmin(admin.ModelAdmin):
     search_fields = ("=id", "title")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    readonly_fields = ("preview_large", "tag_values", "embedding_error", "created_at")
+    readonly_fields = ("preview_large", "tag_values", "embedding_error", "created_at",
+                       "owner")
     inlines = [MediaTagInline]
     actions = ["delete_with_counts"]
 

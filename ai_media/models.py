@@ -6,7 +6,11 @@ needs without changing the contract:
   filter over values is one ``tag_values @> ARRAY[...]`` index lookup, not a join per tag;
 - ``media_tag_counts``: maintained per-(category, value) counts for
   ``/api/tag-categories``, changed by the deltas of every upsert and delete, instead of a
-  GROUP BY over millions of tag rows.
+  GROUP BY over millions of tag rows;
+- ``media.owner``: who wrote an item first through the API (null for the import command
+  and for items whose writer is gone). An API key changes only its own user's items;
+  changing anyone's takes the API secret or an admin-scoped key (services.py). Without
+  it, any registered user's write key could overwrite or delete every item.
 
 The vector column is stored PLAIN (migration 0001): a 512-d vector is 2,056 bytes,
 above the TOAST threshold, and out-of-line storage slows COPY and exact scans.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
@@ -48,6 +53,8 @@ class Media(models.Model):
     # Set when the worker could not compute an embedding from media_url (kept so the
     # backfill does not retry a dead URL forever; cleared when the URL changes).
     embedding_error = models.TextField(blank=True, default="")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         db_table = "media"

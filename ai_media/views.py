@@ -48,6 +48,14 @@ class WriteView(APIView):
         APIView.permission_denied(self, request, message, code)
 
 
+def _writer(request: Request) -> services.Writer:
+    """The API secret and admin-scoped keys change any item; any other key only the
+    items its user wrote (services.Writer)."""
+    has_scope = getattr(request.auth, "has_scope", None)
+    return services.Writer(owner_id=getattr(request.user, "pk", None),
+                           any_item=bool(has_scope is not None and has_scope("admin")))
+
+
 def _keyset_page(request: Request, keyset: KeysetCursor, tags: list[str]) -> dict[str, Any]:
     limit = params.limit(request.query_params, default=20, maximum=100)
     media_type = params.media_type(request.query_params)
@@ -108,7 +116,7 @@ class MediaItemView(APIView):
 
     @extend_schema(operation_id="ai_media_delete", responses=OpenApiTypes.OBJECT)
     def delete(self, request: Request, media_id: str) -> HttpResponse:
-        if not services.media_delete(media_id=media_id):
+        if not services.media_delete(media_id=media_id, writer=_writer(request)):
             raise MediaNotFound()
         return json_response({"success": True})
 
@@ -166,12 +174,12 @@ class MediaCreateView(WriteView):
     def post(self, request: Request) -> HttpResponse:
         data = request.data
         if isinstance(data, list):
-            result = services.media_upsert_many(data)
+            result = services.media_upsert_many(data, writer=_writer(request))
             return json_response({"inserted": result.inserted, "created": result.created,
                                   "updated": result.updated,
                                   "errors": [e.as_dict() for e in result.errors or []]})
         try:
-            media = services.media_create(data)
+            media = services.media_create(data, writer=_writer(request))
         except ItemInvalid as exc:
             raise exceptions.ValidationError({"": [str(exc)]}) from None
         row = selectors.media_row(media.pk)
