@@ -53,10 +53,14 @@ def _isolated_media(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_throttling(settings: Any) -> None:
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None,
-                                                          "auth": None}}
+def _no_throttling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DRF's throttles read their rates once, at import (``THROTTLE_RATES``): a settings
+    override would not reach them, and the shared Redis counters would let one test's
+    requests throttle the next. Tests of throttling set their own rates."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES",
+                        {"anon": None, "user": None, "auth": None})
 
 
 @pytest.fixture
