@@ -82,17 +82,21 @@ def crash_worker(clip_env: Path, start_worker: Any) -> psutil.Process:  # noqa: 
     return psutil.Process(start_worker(pool="prefork", name="crash").pid)
 
 
-def pool_process(worker: psutil.Process) -> psutil.Process:
-    assert _wait(lambda: bool(worker.children()), timeout=30), "no pool process"
-    return worker.children()[0]
+def pool_pid(worker: psutil.Process) -> int | None:
+    """The worker's pool process (one child at ``--concurrency 1``), read once: the
+    list changes under our feet while the worker replaces a dead child."""
+    children = worker.children()
+    return children[0].pid if children else None
 
 
 def kill_pool_process(worker: psutil.Process) -> None:
-    child = pool_process(worker)
-    os.kill(child.pid, signal.SIGKILL)
+    assert _wait(lambda: pool_pid(worker) is not None, timeout=30), "no pool process"
+    killed = pool_pid(worker)
+    assert killed is not None
+    os.kill(killed, signal.SIGKILL)
     # the worker replaces it; the unacknowledged message goes back to the queue
-    assert _wait(lambda: bool(worker.children()) and worker.children()[0].pid != child.pid,
-                 timeout=30), "the pool process was not replaced"
+    assert _wait(lambda: pool_pid(worker) not in (None, killed), timeout=30), \
+        "the pool process was not replaced"
 
 
 def settle(ids: list[str], timeout: float = 120) -> bool:
