@@ -19,6 +19,7 @@ from apps.core.forms import form_list
 from apps.core.pagination import PageNumber
 from apps.core.responses import json_response
 from apps.storage.models import ScanStatus
+from apps.storage.request_body import accept_chunked_body
 from author_media import folders, presenters, selectors, services
 from author_media.conf import author_media_settings
 from author_media.errors import FileTooLarge
@@ -76,6 +77,8 @@ class MediaUploadView(APIView):
                    responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> HttpResponse:
         limit = int(author_media_settings.MAX_DIRECT_UPLOAD_BYTES)
+        # a chunked body (no Content-Length) is read up to the same bound, then 413
+        accept_chunked_body(request, max_bytes=limit + MULTIPART_OVERHEAD)
         if int(request.META.get("CONTENT_LENGTH") or 0) > limit + MULTIPART_OVERHEAD:
             raise FileTooLarge(f"The file is larger than {limit} bytes; use a multipart or "
                                "resumable upload.", extra={"maxBytes": limit})

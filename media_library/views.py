@@ -19,6 +19,7 @@ from rest_framework.request import Request
 
 from apps.core.responses import json_response
 from apps.storage.errors import UploadTooLarge
+from apps.storage.request_body import accept_chunked_body
 from media_library import presenters, selectors, services, uploads
 from media_library.access import PURGE, WorkspaceView, require_role
 from media_library.conf import (
@@ -235,6 +236,8 @@ class ItemUploadView(KindView):
     def post(self, request: Request, workspace_id: str) -> HttpResponse:
         # a body far over the limit is refused before it is parsed into a temporary file
         limit = int(media_library_settings.MAX_FILE_BYTES)
+        # a chunked body (no Content-Length) is read up to the same bound, then 413
+        accept_chunked_body(request, max_bytes=limit + MULTIPART_OVERHEAD)
         if int(request.META.get("CONTENT_LENGTH") or 0) > limit + MULTIPART_OVERHEAD:
             raise UploadTooLarge(f"The file is larger than {limit} bytes.")
         row = uploads.item_upload(workspace=self.workspace, user=self.user,

@@ -21,12 +21,14 @@ from apps.accounts.permissions import request_user
 from apps.core.ids import parse_uuid
 from apps.core.pagination import LimitOffset
 from apps.core.responses import json_response
+from apps.storage.request_body import accept_chunked_body
 from user_library import selectors, services
 from user_library.conf import (
     LIST_DEFAULT_LIMIT,
     LIST_MAX_LIMIT,
     SIMILAR_DEFAULT_LIMIT,
     SIMILAR_MAX_LIMIT,
+    user_library_settings,
 )
 from user_library.errors import ItemNotFound
 from user_library.models import MediaType
@@ -42,6 +44,8 @@ from user_library.serializers import (
     UserLibraryUsageSerializer,
 )
 from user_library.usage import library_usage
+
+BODY_OVERHEAD = 64 * 1024  # multipart boundaries and fields, or the JSON around fileData
 
 
 def _media_type(params: Any) -> str | None:
@@ -78,6 +82,10 @@ class LibraryListView(APIView):
                    responses={201: UserLibraryItemResponseSerializer})
     def post(self, request: Request) -> HttpResponse:
         user = request_user(request)
+        # a chunked body (no Content-Length) is read up to the most a file may take as
+        # base64 in JSON, then 413; the blob store holds the file itself to the limit
+        limit = int(user_library_settings.MAX_FILE_BYTES)
+        accept_chunked_body(request, max_bytes=limit * 4 // 3 + BODY_OVERHEAD)
         data = request.data
         if not isinstance(data, Mapping):
             raise ValidationError({"non_field_errors": ["Expected a JSON object."]})

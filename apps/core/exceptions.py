@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -60,6 +61,16 @@ def to_api_error(exc: Exception) -> ApiError:
     if isinstance(exc, DomainError):
         return ApiError(status=exc.status_code, message=exc.message, code=exc.code,
                         extra=dict(exc.extra))
+    # What Django's request parsing raises for a hostile body (10,000 multipart parts:
+    # TooManyFieldsSent / TooManyFilesSent; a form over DATA_UPLOAD_MAX_MEMORY_SIZE) is
+    # the client's fault, answered as Django itself answers it outside DRF: a 4xx.
+    if isinstance(exc, RequestDataTooBig):
+        return ApiError(413, "The request body is too large.", "too_large")
+    if isinstance(exc, SuspiciousOperation):
+        # logged where Django logs it (django.security.<name>), as Django's own 400 is
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        return ApiError(400, "The request could not be read: it has too many parts or is "
+                        "malformed.", "bad_request")
     if isinstance(exc, drf.ValidationError):
         fields = _field_errors(exc.detail)
         if set(fields) <= {"", "non_field_errors"}:

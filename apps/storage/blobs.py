@@ -594,8 +594,8 @@ class UrlSigner:
         if self._local:
             token = self._token(FileGrant(file_id, variant_id, self._expires, self._disposition))
             return f"{self._prefix}{token}/{quote(filename, safe=_PATH_SAFE)}"
-        parameters = {"ResponseContentDisposition": content_disposition(self._disposition,
-                                                                        filename),
+        disposition = served_disposition(self._disposition, mime_type)
+        parameters = {"ResponseContentDisposition": content_disposition(disposition, filename),
                       "ResponseContentType": mime_type}
         return str(self._store.storage.url(key, parameters=parameters,  # type: ignore[call-arg]
                                            expire=self._ttl))
@@ -614,6 +614,25 @@ def is_servable(stored: StoredFile) -> bool:
     if stored.mime_type in _NEEDS_SANITIZING and not stored.meta.get(SANITIZED_FLAG):
         return False
     return stored.scan_status == ScanStatus.CLEAN and not stored.is_quarantined
+
+
+# What a browser shows inline as passive media: pixels, sound, moving pictures. Anything
+# else is something it could run (HTML, SVG and XML with their script, PDF with its
+# JavaScript, text it might sniff) or does not know, so it is served as a download
+# whatever disposition a URL asked for: a polyglot (a JPEG that is also an HTML page, a
+# PDF carrying JavaScript) opened from its link is saved, never rendered as a document.
+# (An <img> still shows a sanitised SVG: a disposition does not apply to embedded
+# images.)
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif",
+                          "image/bmp", "image/tiff", "image/heic", "image/heif"})
+
+
+def served_disposition(requested: str, mime_type: str) -> str:
+    """``requested`` for passive media, ``attachment`` for any other type."""
+    media_type = mime_type.split(";", 1)[0].strip().lower()
+    if media_type in INLINE_TYPES or media_type.startswith(("video/", "audio/")):
+        return requested
+    return "attachment"
 
 
 def download_name(stored: StoredFile, obj: StoredFile | Variant) -> str:

@@ -55,3 +55,10 @@ class LinkExpired(DomainError):
     status_code = 410
     code = "link_expired"
     default_message = "This link has expired."
+
+
+class LengthRequired(DomainError):
+    status_code = 411
+    code = "length_required"
+    default_message = ("Send the upload with a Content-Length: this server cannot read a "
+                       "chunked request body.")

@@ -8,12 +8,17 @@ import unicodedata
 from datetime import UTC, datetime
 from uuid import UUID
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls; bidirectional controls (U+202E turns "report<RLO>fdp.exe" into a
+# name that reads "reportexe.pdf"), which a label has no use for; lone surrogates, which
+# no database or header can carry.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                      "\ud800-\udfff]")
 _UNSAFE = re.compile(r'[\\/:*?"<>|]')
 
 
 def sanitize_name(name: str | None, *, max_length: int = 255) -> str:
-    """A display-safe file name: no directories, control characters or reserved marks."""
+    """A display-safe file name: no directories, control or bidirectional characters,
+    or reserved marks."""
     cleaned = unicodedata.normalize("NFC", name or "")
     cleaned = cleaned.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE.sub("_", _CONTROL.sub("", cleaned)).strip().strip(".")

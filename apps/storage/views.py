@@ -12,7 +12,13 @@ from django.views.decorators.http import require_http_methods
 from apps.core.dialects import ApiError
 from apps.core.errors import DomainError
 from apps.core.views import json_error
-from apps.storage.blobs import blob_store, content_disposition, download_name, is_servable
+from apps.storage.blobs import (
+    blob_store,
+    content_disposition,
+    download_name,
+    is_servable,
+    served_disposition,
+)
 from apps.storage.errors import BlobNotFound
 from apps.storage.models import ScanStatus, StoredFile, Variant
 from apps.storage.signals import bytes_served
@@ -122,7 +128,9 @@ def serve(request: HttpRequest, token: str,
     response["Content-Length"] = str(length)
     response["Content-Type"] = obj.mime_type
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = content_disposition(grant.disposition, filename)
+    # Only passive media may be inline, whatever the link asked for (served_disposition).
+    response["Content-Disposition"] = content_disposition(
+        served_disposition(grant.disposition, obj.mime_type), filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = CSP_BY_TYPE.get(obj.mime_type, DEFAULT_CSP)
     response["Cache-Control"] = "private, max-age=300"

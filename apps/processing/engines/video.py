@@ -153,6 +153,8 @@ def _refusing(max_pixels: int) -> Iterator[None]:
                            f"{max_pixels / 1e6:.1f} MP budget ({exc})") from None
     except (av.error.FFmpegError, EOFError, MemoryError) as exc:
         raise VideoRefused(f"corrupt or truncated video: {exc}") from None
+    except UnicodeError as exc:  # text PyAV decodes (metadata, side data) that is not
+        raise VideoRefused(f"unreadable text in the video: {exc}") from None
 
 
 @contextmanager
@@ -172,7 +174,10 @@ def _opened(source: Source, formats: tuple[str, ...],
                 file, "r",
                 options={"max_pixels": str(max_pixels)},  # codecs probed at open
                 container_options={"format_whitelist": ",".join(formats),
-                                   "protocol_whitelist": _NO_PROTOCOL})
+                                   "protocol_whitelist": _NO_PROTOCOL},
+                # metadata is the uploader's text: bytes that are not UTF-8 must not
+                # make the open raise UnicodeDecodeError out of the pipeline
+                metadata_errors="replace")
         except av.error.ArgumentError:
             # EINVAL from avformat_open_input: the sniffed demuxer is not whitelisted.
             raise VideoRefused(
@@ -196,6 +201,8 @@ def _video_stream(container: InputContainer, max_pixels: int) -> VideoStream:
     if stream not in streams:
         stream = streams[0]
     assert isinstance(stream, VideoStream)
+    if stream.codec_context is None:  # a codec id FFmpeg has no decoder for
+        raise VideoRefused("no decoder for the video stream's codec")
     # The decoder enforces the budget too: a header can understate the frame size.
     stream.codec_context.options = {"max_pixels": str(max_pixels)}
     return stream
