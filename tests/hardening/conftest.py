@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.ai_media.conftest import clip_on, tiny_clip  # noqa: F401 (fixtures)
 from tests.hardening import figures
 
 

@@ -76,20 +76,6 @@ def identities(make_user: Any, settings: Any, clip_on: Any) -> Iterator[dict[str
     signals.request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def clip_on(settings: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Any) -> Any:
-    """The tiny ONNX CLIP model, so semantic search answers instead of a 503."""
-    from apps.processing.engines import clip
-    from tests.apps.processing.clip_model import build_tiny_clip
-
-    model = build_tiny_clip(tmp_path_factory.mktemp("models") / "ViT-tiny__fuzz")
-    clip.clear_embedders()
-    settings.CLIP_MODEL_DIR = str(model.root)
-    settings.VAR_DIR = tmp_path / "var"
-    yield model
-    clip.clear_embedders()
-
-
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, database=None,

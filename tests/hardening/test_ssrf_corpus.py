@@ -60,6 +60,7 @@ from apps.processing.engines.fetch import (
 from apps.processing.errors import TransientError
 from media_library.models import SavedLink
 from tests.ai_media.factories import item
+from tests.apps.processing.engines.test_fetch import send
 from tests.hardening.figures import FULL, distinct, record
 
 SECRET = "ssrf-corpus-api-secret-0123456789"  # ai_media's writer credential here
@@ -193,19 +194,6 @@ def _png() -> bytes:
 
 
 PNG = _png()
-
-
-def send(handler: BaseHTTPRequestHandler, body: bytes, *, status: int = 200,
-         content_type: str = "text/html; charset=utf-8",
-         headers: dict[str, str] | None = None) -> None:
-    handler.send_response(status)
-    handler.send_header("Content-Type", content_type)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.send_header("Connection", "close")
-    for name, value in (headers or {}).items():
-        handler.send_header(name, value)
-    handler.end_headers()
-    handler.wfile.write(body)
 
 
 def answer(handler: BaseHTTPRequestHandler) -> None:
@@ -450,24 +438,6 @@ def policy_settings(settings: Any) -> dict[str, Any]:
     address: the port rule cannot hide a hole in the address rule."""
     settings.PROCESSING = {**getattr(settings, "PROCESSING", {}), **SETTINGS}
     return dict(settings.PROCESSING)
-
-
-@pytest.fixture(scope="session")
-def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from tests.apps.processing.clip_model import build_tiny_clip
-
-    return build_tiny_clip(tmp_path_factory.mktemp("models") / "ViT-tiny__ssrf")
-
-
-@pytest.fixture
-def clip_on(settings: Any, tiny_clip: Any, tmp_path: Any) -> Iterator[Any]:
-    from apps.processing.engines import clip
-
-    clip.clear_embedders()
-    settings.CLIP_MODEL_DIR = str(tiny_clip.root)
-    settings.VAR_DIR = tmp_path / "var"
-    yield tiny_clip
-    clip.clear_embedders()
 
 
 # --- the entry points -------------------------------------------------------------------
