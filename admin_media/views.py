@@ -137,7 +137,7 @@ class AdminMediaView(APIView):
             "media": presenters.media(presenters.row_of(media)), "updatedFields": edit.fields})
 
     @extend_schema(operation_id="admin_media_delete", tags=["admin_media"],
-                   request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+                   request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
     @failing_as(messages.DELETE_FAILED)
     def delete(self, request: Request) -> HttpResponse:
         ids = validation.media_ids(validation.json_body(request.body))

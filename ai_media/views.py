@@ -114,7 +114,7 @@ class MediaItemView(APIView):
         return json_response(presenters.with_tag_groups(row, selectors.media_tags_of(
             [media_id])[media_id]))
 
-    @extend_schema(operation_id="ai_media_delete", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="ai_media_delete", responses={200: OpenApiTypes.OBJECT})
     def delete(self, request: Request, media_id: str) -> HttpResponse:
         if not services.media_delete(media_id=media_id, writer=_writer(request)):
             raise MediaNotFound()

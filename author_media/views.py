@@ -202,7 +202,7 @@ class FolderListView(APIView):
 class FolderDetailView(APIView):
     @extend_schema(operation_id="author_media_folder_delete", tags=["author_media"],
                    parameters=[OpenApiParameter("mode", str, enum=folders.DELETE_MODES)],
-                   responses=OpenApiTypes.OBJECT)
+                   responses={200: OpenApiTypes.OBJECT})
     def delete(self, request: Request, folder_name: str) -> HttpResponse:
         path = folders.folder_path(folder_name, "folderName")
         if path is None:

@@ -272,6 +272,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.openapi.add_error_responses",  # every operation's errors, in its dialect
+        "apps.core.openapi.add_links",  # create → read/update/delete, for stateful clients
     ],
 }
 

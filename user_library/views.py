@@ -125,7 +125,7 @@ class LibraryItemView(APIView):
         return json_response({"success": True, "item": ItemPresenter().item(row)})
 
     @extend_schema(operation_id="user_library_delete", parameters=[ITEM_ID],
-                   responses=UserLibrarySuccessSerializer)
+                   responses={200: UserLibrarySuccessSerializer})
     def delete(self, request: Request, item_id: str) -> HttpResponse:
         services.library_item_delete(user=request_user(request), item_id=item_id)
         return json_response({"success": True})
@@ -165,7 +165,7 @@ class LibraryBatchDeleteView(APIView):
 
     @extend_schema(operation_id="user_library_batch_delete",
                    request=UserLibraryBatchDeleteInputSerializer,
-                   responses=UserLibraryBatchDeleteSerializer)
+                   responses={200: UserLibraryBatchDeleteSerializer})
     def delete(self, request: Request) -> HttpResponse:
         body = UserLibraryBatchDeleteInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -80,6 +80,47 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any,
     return result
 
 
+# Where a create's answer keeps the new object's id, when not at the top (``/id``).
+ID_POINTERS = {"/api/library": "/item/id", "/v1/media/folders": "/path"}
+_NOT_IDS = {"{token}"}  # a signed upload target is a capability, not a created object
+_READS_AND_WRITES = ("get", "put", "patch", "delete")
+
+
+def add_links(result: dict[str, Any], generator: Any, request: Any,
+              public: bool) -> dict[str, Any]:
+    """drf-spectacular POSTPROCESSING_HOOKS entry: OpenAPI links from each create to the
+    operations on what it created.
+
+    A ``POST P`` answering 201 links to ``GET/PUT/PATCH/DELETE P/{param}`` with the
+    created id (``$response.body#/id``) and the create's own path parameters. Stateful
+    clients follow them; the schema fuzzer's full tier walks create → read → update →
+    delete chains with them (tests/hardening/test_schema_fuzz.py).
+    """
+    paths = result.get("paths", {})
+    for path, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        inherited = {p["name"]: f"$request.path.{p['name']}"
+                     for p in operations["post"].get("parameters", ()) if p.get("in") == "path"}
+        pointer = ID_POINTERS.get(path, "/id")
+        for child, child_operations in paths.items():
+            rest = child[len(path):] if child.startswith(path) else ""
+            name = rest.strip("/")
+            if not (rest.startswith("/{") and name.startswith("{") and name.endswith("}")
+                    and name.count("{") == 1) or name in _NOT_IDS:
+                continue
+            for method in _READS_AND_WRITES:
+                target = child_operations.get(method)
+                if target is None:
+                    continue
+                created.setdefault("links", {})[f"{method}_created"] = {
+                    "operationId": target["operationId"],
+                    "parameters": {**inherited, name[1:-1]: f"$response.body#{pointer}"},
+                }
+    return result
+
+
 def _has_header(operation: dict[str, Any], name: str) -> bool:
     return any(p.get("in") == "header" and p.get("name", "").lower() == name.lower()
                for p in operation.get("parameters", ()))

@@ -19,9 +19,10 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
 from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -94,3 +95,38 @@ def test_every_operation_answers_as_documented(case: Any, identities: dict[str, 
                    violations=int(response.status_code < 500))
             raise
         record("FUZZ", server_errors=0, violations=0)
+
+
+@pytest.mark.skipif(not FULL, reason="make hardening: the stateful walk of the links")
+@pytest.mark.django_db
+def test_create_read_update_delete_chains_follow_the_links(identities: dict[str, Any]) -> None:
+    """The document's links (apps/core/openapi.add_links) walked by schemathesis's state
+    machine as the workspace member: create, then read, update and delete what was
+    created, every answer checked as above."""
+    workspace_id = identities["workspace_id"]
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:  # each scenario from the same database: replayable
+            self.savepoint = transaction.savepoint()
+
+        def teardown(self) -> None:
+            transaction.savepoint_rollback(self.savepoint)
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            if "workspace_id" in (case.path_parameters or {}):
+                case.path_parameters["workspace_id"] = workspace_id
+            return {"headers": identities["member"]}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            distinct("FUZZ", operations=case.operation.label)
+            record("FUZZ", examples=1)
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except BaseException:
+                record("FUZZ", server_errors=int(response.status_code >= 500),
+                       violations=int(response.status_code < 500))
+                raise
+
+    run_state_machine_as_test(Workflow, settings=settings(
+        max_examples=40, stateful_step_count=8, deadline=None, database=None,
+        suppress_health_check=list(HealthCheck)))
