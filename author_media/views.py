@@ -121,6 +121,9 @@ def _list_query(params: Any, user: Any) -> selectors.MediaQuery:
                 setattr(query, name, value)
     if query.search and len(query.search) > 200:
         problems["search"] = ["At most 200 characters."]
+    for name, value in params.items():  # PostgreSQL text cannot hold NUL: a 400, not a 500
+        if "\x00" in name or "\x00" in str(value):
+            problems[name.replace("\x00", "")] = ["Must not contain NUL characters."]
     if problems:
         raise ValidationError(problems)
     return query

@@ -146,6 +146,9 @@ def test_pages(client: APIClient, files: dict[str, str]) -> None:
     ("scanStatus=NOPE", "scanStatus"),
     ("folder=a/../b", "folder"),
     ("search=" + "s" * 201, "search"),
+    ("search=a%00b&tags=processing", "search"),  # found by the schema fuzzer: was a 500
+    ("tags=x%00", "tags"),
+    ("siteId=%00", "siteId"),
 ])
 def test_bad_list_parameters_are_400(client: APIClient, files: dict[str, str], query: str,
                                      field: str) -> None:
