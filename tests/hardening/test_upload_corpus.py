@@ -78,6 +78,7 @@ from author_media.conf import REFUSED_EXTENSIONS, REFUSED_TYPES
 from author_media.models import MediaFile
 from author_media.services import REFUSED_CLAIMS
 from media_library.models import MediaItem
+from scripts.test_services import port_open
 from tests.apps.processing import corpus as platform
 from tests.apps.processing import photos, videos
 from tests.apps.processing.engines.test_clamd import EICAR
@@ -756,7 +757,7 @@ def gunicorn(transactional_db: None, tmp_path: Path, settings: Any) -> Iterator[
     server = Gunicorn(process, port, log)
     try:
         deadline = time.monotonic() + 60
-        while not _port_open(port):
+        while not port_open(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
@@ -768,12 +769,6 @@ def gunicorn(transactional_db: None, tmp_path: Path, settings: Any) -> Iterator[
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @dataclass
