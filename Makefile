@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha25
 PYTEST_WORKERS ?= 2
 export PORT ?= 8000
 
-.PHONY: run test lint typecheck bench hardening system-deps messages clean help
+.PHONY: run test lint typecheck bench loadtest hardening system-deps messages clean help
 
 help:
 	@echo "make run   - the platform on http://127.0.0.1:$(PORT) with its embedded defaults"
 	@echo "make test  - the whole suite against real PostgreSQL, Redis, clamd and S3"
 	@echo "make bench - the benchmarks under bench/, results in bench/RESULTS.md"
+	@echo "make loadtest - the platform as in production under a locust mix, report in loadtest/RESULTS.md"
 	@echo "make hardening - the full hardening tier, figures in docs/hardening.md"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -59,6 +60,13 @@ test: $(STAMP) system-deps messages lint typecheck
 bench: $(STAMP) system-deps messages
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
 	TEST_SERVICES_TUNING=machine $(BIN)/python scripts/test_services.py -- $(BIN)/python -m bench $(BENCH)
+
+# The platform as in production (gunicorn, Celery worker pools, Redis, PostgreSQL with the
+# benchmarks' million-item datasets) driven by locust from a second process for a bounded
+# time; the report goes to loadtest/RESULTS.md. LOADTEST_ARGS: see `python -m loadtest -h`.
+loadtest: $(STAMP) system-deps messages
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
+	TEST_SERVICES_TUNING=machine $(BIN)/python scripts/test_services.py -- $(BIN)/python -m loadtest $(LOADTEST_ARGS)
 
 # The full tier of tests/hardening (more fuzzing examples, 20 kills per phase...); its
 # figures go to docs/hardening.md. `make test` runs the fast tier and prints them.
