@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.middleware.RequestObservabilityMiddleware",  # request id, latency, access log
     "django.middleware.security.SecurityMiddleware",
     "apps.core.audit.AuditDenialsMiddleware",  # every denial to platform.audit
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -304,11 +305,23 @@ if env_bool("SECURE_COOKIES", False):
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Observability (docs/deployment.md) -------------------------------------------------
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()  # plain | json
+if LOG_FORMAT not in ("plain", "json"):
+    raise ValueError(f"LOG_FORMAT must be 'plain' or 'json', got {LOG_FORMAT!r}")
+REQUEST_LOG = env_bool("REQUEST_LOG", False)  # one platform.request record per request
+METRICS_TOKEN = env_str("METRICS_TOKEN")  # bearer token of /metrics; empty: loopback only
+METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0)  # a worker's own exporter; 0: off
+METRICS_WORKER_ADDRESS = env_str("METRICS_WORKER_ADDRESS", "0.0.0.0")  # noqa: S104
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
     error_dialect = "problem"
 
     def ready(self) -> None:
-        from apps.core import lookups
+        from apps.core import lookups, task_signals  # noqa: F401  (connects the signals)
 
         lookups.register()

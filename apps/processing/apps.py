@@ -8,4 +8,8 @@ class ProcessingConfig(AppConfig):
     error_dialect = "problem"
 
     def ready(self) -> None:
+        from apps.core.metrics import register_collector
         from apps.processing import health, steps  # noqa: F401  (register checks and steps)
+        from apps.processing.metrics import QueueDepthCollector
+
+        register_collector(QueueDepthCollector())

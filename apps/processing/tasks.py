@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 @platform_task("processing.ping")
 def ping(*, value: str = "pong") -> str:
-    """Round-trip check: proves a worker consumes from the broker and can answer."""
+    """Round-trip check: proves a worker consumes from the broker and can answer (and,
+    through its log record, that the enqueuing request's id reached the worker)."""
+    logger.info("ping answered", extra={"value": value})
     return value
 
 
