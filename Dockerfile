@@ -29,7 +29,7 @@ COPY admin_media ./admin_media
 COPY templates ./templates
 COPY locale ./locale
 COPY manage.py ./
-RUN for po in locale/*/LC_MESSAGES/django.po; do pybabel compile -q -i "$po" -o "${po%.po}.mo"; done \
+RUN for po in locale/*/LC_MESSAGES/django.po; do pybabel compile -i "$po" -o "${po%.po}.mo"; done \
     && DATABASE_URL=postgresql://build/unused SECRET_KEY=build-only STATIC_ROOT=/src/static \
        python manage.py collectstatic --no-input -v 0
 
