@@ -49,11 +49,39 @@ def media_page(*, media_type: str | None, tags: Sequence[str], after: tuple[date
 
 
 def media_match_count(*, media_type: str | None, tags: Sequence[str]) -> int:
+    """Items carrying all ``tags`` (of ``media_type`` when given): ``totalMatches``.
+
+    Counting over the GIN index visits every matching row, ~0.2 s for a tag on a fifth of
+    a million items, so the maintained counts answer where they are exact: a tag no item
+    carries makes 0, and one tag without a type filter is its count in
+    ``media_tag_counts`` (when the value is under one category only: an item can hold a
+    (category, value) pair once, so that count is the number of items). Otherwise, SQL.
+    """
+    known = _maintained_match_count(tags, typed=media_type is not None)
+    if known is not None:
+        return known
     where, params = filter_clauses(media_type, tags)
     sql = f"SELECT count(*) FROM media m WHERE {' AND '.join(where)}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
+
+
+def _maintained_match_count(tags: Sequence[str], *, typed: bool) -> int | None:
+    """``media_match_count`` from ``media_tag_counts`` where that is exact, else None."""
+    if not tags:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tag_value, count(*) FILTER (WHERE count > 0), sum(count) "
+                       "FROM media_tag_counts WHERE tag_value = ANY(%s) GROUP BY tag_value",
+                       [list(tags)])
+        counts = {value: (int(categories), int(total))
+                  for value, categories, total in cursor.fetchall()}
+    if any(counts.get(tag, (0, 0))[1] <= 0 for tag in tags):
+        return 0
+    if len(tags) == 1 and not typed and counts[tags[0]][0] == 1:
+        return counts[tags[0]][1]
+    return None
 
 
 def media_tags_of(media_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:

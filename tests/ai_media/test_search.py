@@ -135,3 +135,40 @@ def test_walk_while_matching_rows_are_added(reader: APIClient,
     assert set(seen) - olds == expected_old
     assert olds == {f"o{n}" for n in range(1, step + 1)}
     assert body["totalMatches"] == 16 + 2 * step
+
+
+def _sql_count(tags: list[str]) -> int:
+    """totalMatches as the plain SQL count would give it (the reference)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM media WHERE tag_values @> %s::text[]", [tags])
+        return int(cursor.fetchone()[0])
+
+
+def test_one_tag_total_from_the_maintained_counts_is_the_sql_count(
+        reader: APIClient, library: list[dict[str, Any]]) -> None:
+    for tag in ("brunette", "blonde", "tattoo", "plain"):
+        assert search(reader, f"tags={tag}")["totalMatches"] == _sql_count([tag])
+
+
+def test_a_value_under_two_categories_of_one_item_counts_once(
+        reader: APIClient, library: list[dict[str, Any]]) -> None:
+    # "auburn" is a hair colour on one item and a style on another and on the first too:
+    # the counts table holds 2 + 1 pairs, but only 2 items carry the value.
+    upsert([item("dual", minutes=50, tags={"hair": ["auburn"], "style": ["auburn"]}),
+            item("solo", minutes=51, tags={"style": ["auburn"]})])
+    assert _sql_count(["auburn"]) == 2
+    body = search(reader, "tags=auburn")
+    assert body["totalMatches"] == 2 and ids(body["data"]) == ["solo", "dual"]
+
+
+def test_a_tag_no_item_carries_totals_zero(reader: APIClient,
+                                          library: list[dict[str, Any]]) -> None:
+    assert search(reader, "tags=no-such-tag") == {"data": [], "nextCursor": None,
+                                                  "totalMatches": 0}
+    assert search(reader, "tags=brunette,no-such-tag")["totalMatches"] == 0
+    media_delete(media_id="m00")  # its tags' counts drop; a count that reaches 0 stays 0
+    upsert([item("gone", minutes=70, tags={"hair": ["silver"]})])
+    media_delete(media_id="gone")
+    assert search(reader, "tags=silver")["totalMatches"] == 0
