@@ -110,7 +110,7 @@ def run_env(args: argparse.Namespace) -> dict[str, str]:
     if missing:
         raise SystemExit(f"loadtest: {', '.join(missing)} not set: run it under "
                          "scripts/test_services.py (make loadtest)")
-    env = server_env(dict(os.environ), bucket=BUCKET)
+    env = server_env(dict(os.environ), bucket=BUCKET, logs=OUT_DIR)
     env.setdefault("SECRET_KEY", "loadtest-" + secrets.token_urlsafe(32))
     env.setdefault("API_SECRET_KEY", secrets.token_urlsafe(32))
     env.update({"JWT_ACCESS_MINUTES": "240", "THROTTLE_USER_RATE": USER_RATE,
@@ -222,7 +222,8 @@ def describe(args: argparse.Namespace, loaded: dict[str, Any]) -> dict[str, str]
         "platform": f"gunicorn config.wsgi {args.web_workers} workers x {stack.THREADS} "
                     f"threads (gthread, timeout {stack.TIMEOUT}), Celery "
                     + ", ".join(f"{q} x{n}" for q, n in stack.POOLS.items())
-                    + " (prefork, a worker per queue) + beat, DEBUG off, storage S3 (moto), "
+                    + " (prefork, a worker per queue) + beat, DEBUG off, JSON logs with the "
+                    "request log, multiprocess metrics, storage S3 (moto), "
                     f"clamd, Redis broker/cache, THROTTLE_USER_RATE={USER_RATE}"
                     + (", cProfile ON" if args.profile else ""),
         "load": f"locust {args.users} clients (spawn {args.spawn_rate:g}/s), think time "

@@ -1,7 +1,10 @@
 """The platform as it runs in production, as subprocesses of the runner.
 
 - web: ``gunicorn config.wsgi`` with the Procfile's flags (gthread, 4 threads, timeout
-  120, access log) and ``workers`` processes;
+  120) and ``workers`` processes; as in the image, the access log is the platform's own
+  structured one (``REQUEST_LOG``, JSON lines) and every process writes its Prometheus
+  samples to one folder (``PROMETHEUS_MULTIPROC_DIR``), so the run pays what production
+  pays for its logs and metrics;
 - worker: one Celery worker per queue (``POOLS``), so that a queue's backlog shows up as
   its own depth and its own CPU, instead of one pool serving all four in turn;
 - beat: the schedule production runs (the sweeper every 5 minutes, the nightly purge).
@@ -17,6 +20,7 @@ session of its own, so its ``stop`` ends the whole process group.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -44,11 +48,15 @@ class Proc:
     log: Path
 
 
-def server_env(base: dict[str, str], *, bucket: str) -> dict[str, str]:
+def server_env(base: dict[str, str], *, bucket: str, logs: Path) -> dict[str, str]:
     """The servers' environment: production settings over the test services' URLs."""
+    metrics = logs / "prometheus"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True)
     env = {**base, **{k: base.get(k, v) for k, v in SERVER_MALLOC_ENV.items()},
            "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false",
-           "LOG_LEVEL": base.get("LOG_LEVEL", "WARNING")}
+           "LOG_LEVEL": base.get("LOG_LEVEL", "INFO"), "LOG_FORMAT": "json",
+           "REQUEST_LOG": "true", "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
     endpoint = base.get("TEST_S3_ENDPOINT_URL")
     if endpoint:
         env.update({"STORAGE_BACKEND": "s3", "AWS_S3_ENDPOINT_URL": endpoint,
@@ -93,8 +101,7 @@ def start(env: dict[str, str], *, port: int, workers: int, logs: Path,
     """Web, one worker per queue, and beat; not yet waited for."""
     python = sys.executable
     web = [python, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-           "--workers", str(workers), "--threads", str(THREADS), "--timeout", str(TIMEOUT),
-           "--access-logfile", "-"]
+           "--workers", str(workers), "--threads", str(THREADS), "--timeout", str(TIMEOUT)]
     if gunicorn_config is not None:
         web += ["--config", str(gunicorn_config)]
     procs = [_spawn("web", "web", web, env, logs)]
