@@ -196,6 +196,9 @@ def _queue_table(queues: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
+STATEMENTS_COMPARED = 3
+
+
 def summary(result: dict[str, Any]) -> dict[str, Any]:
     """The figures a before/after comparison shows."""
     cpu = result["cpu"].get("groups", {})
@@ -210,6 +213,9 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "queue_max": {q: v["max"] for q, v in result["queues"].items()},
         "cpu_cores": {g: v["cores"] for g, v in cpu.items()},
         "cpu_ms_per_request": {g: v.get("ms_per_request") for g, v in cpu.items()},
+        "db_busy_backends": (result.get("db_activity") or {}).get("busy"),
+        "db_statements": {row["statement"]: row["backends"]
+                          for row in (result.get("db_activity") or {}).get("statements", [])},
         "loadavg_mean": result["loadavg"].get("mean")}
 
 
@@ -240,6 +246,20 @@ def _compare(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         if group in b_ms or group in a_ms:
             lines.append(f"| CPU {group}, ms per request | {b_ms.get(group, '—')} | "
                          f"{a_ms.get(group, '—')} |")
+    return lines + _compare_statements(before, after)
+
+
+def _compare_statements(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The database's busy backends, and those of the statements busiest before: what
+    a fix of the database's bottleneck should move, whatever else shared the machine."""
+    if before.get("db_busy_backends") is None or after.get("db_busy_backends") is None:
+        return []
+    lines = [f"| database: active backends, mean | {before['db_busy_backends']} | "
+             f"{after['db_busy_backends']} |"]
+    b_rows, a_rows = before.get("db_statements", {}), after.get("db_statements", {})
+    for statement in list(b_rows)[:STATEMENTS_COMPARED]:
+        lines.append(f"| `{statement[:90]}`: active backends | {b_rows[statement]} | "
+                     f"{a_rows.get(statement, 0)} |")
     return lines
 
 
