@@ -40,7 +40,9 @@ class Result(TypedDict):
 
     ``figure`` and ``baseline`` are display strings; ``ratio`` is figure/baseline in the
     direction the target is stated in (``None`` where a ratio means nothing); ``met`` is
-    ``None`` for rows that are informational only. Raw numbers go into ``details``.
+    ``None`` for rows that are informational only. Raw numbers go into ``details``;
+    ``details["plot"]`` (a dict with a ``kind``) is what ``bench/plots.py`` draws from.
+    ``command`` overrides the module's command in the table (a row made another way).
     """
 
     benchmark: str
@@ -50,6 +52,7 @@ class Result(TypedDict):
     target: str
     met: bool | None
     details: NotRequired[dict[str, Any]]
+    command: NotRequired[str]
 
 
 def machine() -> dict[str, Any]:
@@ -117,3 +120,36 @@ def pct(samples: list[float], q: float) -> float:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
+
+
+def cpu_busy(seconds: float = 1.0) -> float:
+    """Cores kept busy on the machine over the next ``seconds`` (/proc/stat: all CPUs'
+    non-idle time), i.e. by other work while the caller sleeps; 0.0 where unknown."""
+    import time
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return max(0.0, ((total1 - total0) - (idle1 - idle0)) / ticks / seconds)
+
+
+def wait_for_quiet(*, busy_below: float = 0.5, timeout: float = 120.0) -> tuple[float, float]:
+    """Wait (at most ``timeout`` s) until other work keeps fewer than ``busy_below``
+    cores busy: a latency measured next to a load test measures the load test. Returns
+    (seconds waited, cores busy when it stopped waiting)."""
+    import time
+
+    started = time.monotonic()
+    busy = cpu_busy(2.0)
+    while busy >= busy_below and time.monotonic() - started < timeout:
+        busy = cpu_busy(2.0)
+    return time.monotonic() - started, busy

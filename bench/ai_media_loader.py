@@ -29,6 +29,11 @@ The same generator (``Plan`` + ``chunks``) makes the smaller item sets of the im
 measurement, as COPY buffers, as a SQLite database in the spec's layout and as
 ``POST /api/media`` bodies, so every contender writes the same items.
 
+``Plan.embeddings = False`` leaves ``media_embeddings`` empty (no vectors drawn, none
+copied): for ``bench_scaling``, whose feed and search pages never read them, that is
+two thirds of the bytes and most of the load's time saved. The ids, dates and tags are
+the same either way (the vectors are drawn last in a chunk).
+
 A database that already holds exactly ``items`` media is reused as it is (repeated runs
 against one database); any other non-empty ``media`` table is refused.
 """
@@ -111,6 +116,7 @@ class Plan:
     chunk: int = 50_000
     drop_indexes: bool = True
     replica_role: bool = True
+    embeddings: bool = True  # False: media_embeddings left empty (feed and search only)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Plan:
@@ -125,7 +131,7 @@ class Chunk:
     created_us: np.ndarray  # int64, microseconds since the Unix epoch
     titles: list[str | None]
     tags: list[list[tuple[str, str]]]  # (category, value), 8 per item
-    embeddings: np.ndarray  # float32 (n, 512), unit length
+    embeddings: np.ndarray  # float32 (n, 512), unit length; (n, 0) without embeddings
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -171,6 +177,10 @@ class Generator:
         names, vocab = self.categories, [CATEGORIES[c] for c in self.categories]
         for row_cats, row_ranks in zip(chosen.tolist(), ranks.tolist(), strict=True):
             pairs.append([(names[c], vocab[c][row_ranks[c]]) for c in sorted(row_cats)])
+        if not plan.embeddings:  # drawn last: the rest of the chunk is the same
+            return Chunk(ids=ids, video=video, created_us=self.stamps[start:start + n],
+                         titles=titles, tags=pairs,
+                         embeddings=np.empty((n, 0), dtype=np.float32))
         cluster = rng.integers(0, plan.clusters, n)
         latent = self.centres[cluster] + rng.normal(0.0, plan.spread, (n, plan.latent))
         vectors = (latent @ self.mapping).astype(np.float32)
@@ -442,9 +452,11 @@ def load(plan: Plan) -> dict[str, Any]:
                 chunk = generator.chunk(k)
                 timings["generate_s"] += time.perf_counter() - t
                 t = time.perf_counter()
-                bodies = (("media", MEDIA_COLUMNS, media_rows(chunk)),
-                          ("media_tags", TAG_COLUMNS, tag_rows(chunk, rng)),
-                          ("media_embeddings", EMBEDDING_COLUMNS, embedding_rows(chunk)))
+                bodies = [("media", MEDIA_COLUMNS, media_rows(chunk)),
+                          ("media_tags", TAG_COLUMNS, tag_rows(chunk, rng))]
+                if plan.embeddings:
+                    bodies.append(("media_embeddings", EMBEDDING_COLUMNS,
+                                   embedding_rows(chunk)))
                 for tags in chunk.tags:
                     for tag in tags:
                         counts[tag] = counts.get(tag, 0) + 1
@@ -455,7 +467,7 @@ def load(plan: Plan) -> dict[str, Any]:
                     nbytes += len(body)
                 copied["media"] += len(chunk)
                 copied["media_tags"] += sum(len(t) for t in chunk.tags)
-                copied["media_embeddings"] += len(chunk)
+                copied["media_embeddings"] += len(chunk) if plan.embeddings else 0
                 timings["copy_s"] += time.perf_counter() - t
                 del chunk, bodies
             cursor.execute("DELETE FROM media_tag_counts")

@@ -52,6 +52,14 @@ A reference row times the floor again with the (empty) HNSW index in place.
   gives them with ``orjson.dumps``; answers checked equal, then a warm-up and
   ``BENCH_AI_MEDIA_SAMPLES`` samples of each, interleaved (ABAB, the order alternating).
 
+*ef_search sweep* (after the rest, on the same index and queries, nothing rebuilt): for
+each ``hnsw.ef_search`` of ``BENCH_AI_MEDIA_EF_SWEEP`` (default 40,80,160,400,800), set as
+the platform sets it (``AI_MEDIA["HNSW_EF_SEARCH"]``, which ``similarity._search`` reads
+per query), the unfiltered ``/api/similar`` queries' recall@10 against the exact answers
+already computed, and ``BENCH_AI_MEDIA_SAMPLES`` latencies, the values interleaved (the
+order alternating). One reference row per value (ratio: p50 / the setting's p50 in the
+sweep) and the curve in ``details["plot"]`` (``bench/plots.py``: recall_vs_latency.png).
+
 Rows and targets: import_ai_media ≥ 0.5x and POST ≥ 0.3x the floor's items/s; the HNSW
 build ≤ 15 min (stated for 1,000,000 vectors on 2 cores); ``/api/similar`` recall@10 ≥
 0.95, p50 ≤ 8 ms and p95 ≤ 20 ms, ≥ 50x faster (p50) than the exact scan; with the 10 %
@@ -82,6 +90,8 @@ IMPORT_ROUNDS = int(os.environ.get("BENCH_AI_MEDIA_IMPORT_ROUNDS", "2"))
 QUERIES = int(os.environ.get("BENCH_AI_MEDIA_QUERIES", "100"))
 SAMPLES = int(os.environ.get("BENCH_AI_MEDIA_SAMPLES", "200"))
 PROFILE = os.environ.get("BENCH_AI_MEDIA_PROFILE", "") == "1"
+EF_SWEEP = tuple(int(v) for v in os.environ.get(
+    "BENCH_AI_MEDIA_EF_SWEEP", "40,80,160,400,800").split(",") if v.strip())
 WARMUP = 20
 POST_BATCH = 500
 IMPORT_SEED = 424242
@@ -294,6 +304,46 @@ def page_rows(m: dict[str, Any]) -> list[Result]:
     return rows
 
 
+def sweep_rows(m: dict[str, Any]) -> list[Result]:
+    """One reference row per hnsw.ef_search of the sweep; the curve rides on the first."""
+    sweep = m.get("sweep")
+    if not sweep:
+        return []
+    setting = m["similar"]["ef_search"]
+    points = sweep["points"]
+    by_ef = {p["ef_search"]: p for p in points}
+    base = by_ef.get(setting)
+    base50 = pct(base["times"], .5) if base else None
+    plot = {"kind": "recall_vs_latency", "label": f"{ITEMS:,} items, {len(sweep['queries'])} "
+            "queries", "target": RECALL_TARGET,
+            "ef_search": [p["ef_search"] for p in points],
+            "recall": [statistics.mean(p["recall"]) for p in points],
+            "p50_ms": [pct(p["times"], .5) * 1000 for p in points],
+            "p95_ms": [pct(p["times"], .95) * 1000 for p in points],
+            "default": [p["ef_search"] == setting for p in points]}
+    rows: list[Result] = []
+    for point in points:
+        recall = statistics.mean(point["recall"])
+        p50, p95 = pct(point["times"], .5), pct(point["times"], .95)
+        details: dict[str, Any] = {"ef_search": point["ef_search"], "recall": point["recall"],
+                                   "times_s": point["times"]}
+        if not rows:
+            details["plot"] = plot
+        rows.append(Result(
+            benchmark=f"GET /api/similar/<id> over {ITEMS:,} items at hnsw.ef_search "
+                      f"{point['ef_search']}" + (" (the setting)" if point["ef_search"] ==
+                                                 setting else "") + ": recall vs latency",
+            figure=f"recall@10 {recall:.3f} ({sum(1 for r in point['recall'] if r < 0.5)} "
+                   f"queries under 0.5); p50 {ms(p50)}, p95 {ms(p95)}",
+            baseline=(f"the setting, ef_search {setting}: recall@10 "
+                      f"{statistics.mean(base['recall']):.3f}, p50 {ms(base50)}"
+                      if base and base50 else f"the setting ({setting}) is not in the sweep"),
+            ratio=round(p50 / base50, 3) if base50 else None,
+            target=f"— (reference: the curve; recall ≥ {RECALL_TARGET} wanted)", met=None,
+            details=details))
+    return rows
+
+
 def run() -> list[Result]:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
@@ -334,7 +384,7 @@ def run() -> list[Result]:
     NOTES.append(f"ai_media: load average {load_before:.1f} before the run, "
                  f"{measured['loadavg'][1]:.1f} at the end of the measurement.")
     return (import_rows(imported) + build_row(built, loaded) + similar_rows(measured)
-            + page_rows(measured))
+            + page_rows(measured) + sweep_rows(measured))
 
 
 # -- the children ----------------------------------------------------------------------
@@ -761,6 +811,9 @@ def _measure_similar(call: _Caller, spec: dict[str, Any], total: int) -> dict[st
         cases[name] = {"tag": tag, "matching": counts.get(tag, total) if tag else total,
                        "exact_s": exact_s, "recall": recall, "returned": returned,
                        "times": []}
+        if tag is None:  # for the ef_search sweep: the same queries, the same answers
+            cases[name]["queries"] = queries
+            cases[name]["exact_ids"] = [exact_ids[q] for q in queries]
         print(f"  similar {name:5} recall {statistics.mean(recall):.3f}, exact p50 "
               f"{statistics.median(exact_s) * 1000:.1f} ms", file=sys.stderr, flush=True)
     for media_id in warm:
@@ -790,6 +843,42 @@ def _measure_similar(call: _Caller, spec: dict[str, Any], total: int) -> dict[st
             "HNSW_EF_SEARCH", getattr(similarity, "HNSW_EF_SEARCH", 100))),
         "neighbour_similarity": [float(np.mean(first_last[0])),
                                  float(np.mean(first_last[1]))]}
+
+
+def _measure_ef_sweep(call: _Caller, spec: dict[str, Any], queries: list[str],
+                      exact: list[list[str]]) -> dict[str, Any]:
+    """recall@10 and latency of the unfiltered /api/similar at each ef_search of
+    EF_SWEEP, set as the platform reads it (settings.AI_MEDIA, per query)."""
+    import orjson
+    from django.conf import settings
+    from django.test import override_settings
+
+    configured = dict(getattr(settings, "AI_MEDIA", {}) or {})
+
+    def at(ef: int) -> Any:
+        return override_settings(AI_MEDIA={**configured, "HNSW_EF_SEARCH": ef})
+
+    points: dict[int, dict[str, Any]] = {ef: {"ef_search": ef, "recall": [], "times": []}
+                                         for ef in EF_SWEEP}
+    for ef, point in points.items():
+        with at(ef):
+            for media_id, want in zip(queries, exact, strict=True):
+                data = orjson.loads(call("GET", f"/api/similar/{media_id}")[1])["data"]
+                got = {d["id"] for d in data}
+                point["recall"].append(len(got & set(want)) / max(1, len(want)))
+            for media_id in queries[:WARMUP]:
+                call("GET", f"/api/similar/{media_id}")
+    order = list(points)
+    for i in range(int(spec["samples"])):
+        media_id = queries[i % len(queries)]
+        for ef in (order if i % 2 == 0 else order[::-1]):
+            with at(ef):
+                points[ef]["times"].append(call("GET", f"/api/similar/{media_id}")[0])
+    for ef, point in points.items():
+        print(f"  similar ef_search {ef:4}: recall {statistics.mean(point['recall']):.3f}, "
+              f"p50 {statistics.median(point['times']) * 1000:.2f} ms", file=sys.stderr,
+              flush=True)
+    return {"points": list(points.values()), "queries": queries}
 
 
 def _sql_p50(sql: str, params: Any, n: int = 50) -> float:
@@ -922,7 +1011,9 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     call = _Caller()
     similar = _measure_similar(call, spec, total)
     pages = _measure_pages(call, spec, total)
-    return {"similar": similar, "pages": pages, "total": total,
+    base = similar["cases"]["none"]
+    sweep = _measure_ef_sweep(call, spec, base.pop("queries"), base.pop("exact_ids"))
+    return {"similar": similar, "pages": pages, "sweep": sweep, "total": total,
             "prepare_threshold": connection.connection.prepare_threshold,
             "loadavg": [loadavg_start, os.getloadavg()[0]]}
 

@@ -58,6 +58,18 @@ worst peak of the second half of the files ≤ the worst of the first half + 8 M
 
 Each round's uploads are checked afterwards: 10 MediaFiles per user with the sources'
 SHA-256 and size, every upload session completed, nothing left in the staging dir.
+
+*Throughput and RSS vs file size* (local storage, a gunicorn of its own, after the rest):
+direct and tus uploads of one file per size of ``BENCH_AUTHOR_MEDIA_SWEEP_MIB`` (default
+1, 10, 100, 500, 1000 MiB; direct only up to the platform's ``MAX_DIRECT_UPLOAD_BYTES``,
+512 MiB, above which it answers 413 and tus or multipart take over), against ``cp`` of the
+same file, ``BENCH_AUTHOR_MEDIA_SWEEP_REPEATS`` times each (default 3, the order rotating;
+64 random bytes rewritten at the file's start before each upload, untimed, so that no
+upload is a duplicate), ``sync`` before each and the stored files deleted after each
+repeat. Per size the best time and the worst peak RSS (VmHWM reset before each upload)
+count. Rows: per protocol the curve (a reference: the throughput claim is the 10 x 100
+MiB rows'), and its peak RSS, target ≤ +64 MiB at every size: an upload's memory must not
+grow with the file. The curves are ``details["plot"]`` (bench/plots.py: upload_vs_size.png).
 """
 
 from __future__ import annotations
@@ -89,6 +101,10 @@ SIZE = int(float(os.environ.get("BENCH_AUTHOR_MEDIA_SIZE_MIB", "100")) * MIB)
 PART = 8 * MIB
 TUS_CHUNK = int(float(os.environ.get("BENCH_AUTHOR_MEDIA_TUS_CHUNK_MIB", "0")) * MIB)
 WARMUP_SIZE = 16 * MIB
+SWEEP_SIZES = tuple(int(float(v) * MIB) for v in os.environ.get(
+    "BENCH_AUTHOR_MEDIA_SWEEP_MIB", "1,10,100,500,1000").split(",") if v.strip())
+SWEEP_REPEATS = int(os.environ.get("BENCH_AUTHOR_MEDIA_SWEEP_REPEATS", "3"))
+SWEEP_PROTOCOLS = ("direct", "tus")
 BACKENDS = ("local", "s3")
 PROTOCOLS = ("direct", "multipart", "tus")
 SINKS = ("sink", "sink_sha256")
@@ -557,7 +573,7 @@ def warm_up(uploader: Uploader, path: Path) -> None:
 
 
 def timed_upload(
-    server: Server, uploader: Uploader, protocol: str, fd: int, name: str
+    server: Server, uploader: Uploader, protocol: str, fd: int, name: str, size: int = SIZE
 ) -> dict[str, Any]:
     """One file through ``protocol``: wall time, the worker's CPU and its peak RSS."""
     worker = server.worker
@@ -565,7 +581,7 @@ def timed_upload(
     before = status_kib(worker)["VmRSS"]
     user_before, system_before = cpu_times(worker)
     started = time.perf_counter()
-    media_id = getattr(uploader, protocol)(fd, SIZE, name)
+    media_id = getattr(uploader, protocol)(fd, size, name)
     seconds = time.perf_counter() - started
     after = status_kib(worker)
     user, system = cpu_times(worker)
@@ -690,6 +706,73 @@ def measure_backend(
     }
 
 
+def write_random(path: Path, size: int) -> None:
+    """``size`` random bytes, 8 MiB at a time (then warm in the page cache)."""
+    with path.open("wb") as handle:
+        left = size
+        while left:
+            chunk = os.urandom(min(8 * MIB, left))
+            handle.write(chunk)
+            left -= len(chunk)
+
+
+def measure_sweep(tmp: Path, env: dict[str, str], endpoint: str) -> dict[str, Any]:
+    """Direct and tus uploads to local storage per file size, against cp; see the
+    module docstring (*Throughput and RSS vs file size*)."""
+    media_root = tmp / "sweep-media"
+    staging = Path(env["VAR_DIR"]) / "uploads"
+    media_root.mkdir(exist_ok=True)
+    names = [f"sweep-{p}" for p in SWEEP_PROTOCOLS] + ["sweep-warmup"]
+    users = run_child("bench_author_media", "users",
+                      {"names": names, "endpoint": endpoint, "bucket": BUCKET},
+                      env=env, timeout=CHILD_TIMEOUT)
+    direct_max = int(users["max_direct_upload_bytes"])
+    tokens = users["tokens"]
+    server_env = {**env, **SERVER_MALLOC_ENV, "STORAGE_BACKEND": "local",
+                  "MEDIA_ROOT": str(media_root)}
+    server = Server(server_env, tmp / "gunicorn-sweep.log")
+    points: dict[str, dict[int, list[dict[str, Any]]]] = {
+        c: {} for c in ("floor", *SWEEP_PROTOCOLS)}
+    try:
+        warm_up(Uploader(server.base, tokens["sweep-warmup"]), tmp / "warmup.bin")
+        time.sleep(0.5)
+        baseline = status_kib(server.worker)["VmRSS"]
+        uploaders = {p: Uploader(server.base, tokens[f"sweep-{p}"]) for p in SWEEP_PROTOCOLS}
+        for size in SWEEP_SIZES:
+            source = tmp / "sweep-source.bin"
+            write_random(source, size)
+            contenders = [c for c in ("floor", *SWEEP_PROTOCOLS)
+                          if c != "direct" or size <= direct_max]
+            fd = os.open(source, os.O_RDWR)
+            try:
+                for repeat in range(SWEEP_REPEATS):
+                    turn = repeat % len(contenders)
+                    for contender in contenders[turn:] + contenders[:turn]:
+                        os.pwrite(fd, os.urandom(64), 0)  # never a duplicate upload
+                        os.sync()
+                        if contender == "floor":
+                            run = {"seconds": timed_cp(str(source), media_root / "cp.bin")}
+                        else:
+                            run = timed_upload(server, uploaders[contender], contender, fd,
+                                               f"sweep-{repeat}.bin", size)
+                        points[contender].setdefault(size, []).append(run)
+                    server.check_worker()
+                    empty_dir(media_root)
+            finally:
+                os.close(fd)
+                source.unlink()
+            print(f"  sweep {size_label(size):>8}: MiB/s " + ", ".join(
+                f"{c} {mib_s(size, min(r['seconds'] for r in points[c][size])):.0f}"
+                for c in contenders) + "; peak RSS MiB " + ", ".join(
+                f"{c} +{(max(r['rss_peak'] for r in points[c][size]) - baseline) / MIB:.0f}"
+                for c in contenders if c != "floor"), flush=True)
+        leftovers = files_under(staging)
+    finally:
+        server.stop()
+    return {"points": points, "baseline_rss": baseline, "direct_max": direct_max,
+            "staging_leftovers": leftovers}
+
+
 # -- rows ------------------------------------------------------------------------------
 
 
@@ -774,6 +857,60 @@ def rss_rows(m: dict[str, Any]) -> list[Result]:
     return rows
 
 
+def sweep_rows(m: dict[str, Any]) -> list[Result]:
+    """Per protocol: throughput vs file size (reference: the curve) and its peak RSS
+    (target: ≤ +64 MiB at every size)."""
+    floor = m["points"]["floor"]
+    floor_sizes = sorted(floor)
+    floor_rate = {n: mib_s(n, min(r["seconds"] for r in floor[n])) for n in floor_sizes}
+    baseline = m["baseline_rss"]
+    rows: list[Result] = []
+    for protocol in SWEEP_PROTOCOLS:
+        runs = m["points"][protocol]
+        sizes = sorted(runs)
+        if not sizes:
+            continue
+        rate = {n: mib_s(n, min(r["seconds"] for r in runs[n])) for n in sizes}
+        added = {n: max(r["rss_peak"] for r in runs[n]) - baseline for n in sizes}
+        skipped = [size_label(n) for n in floor_sizes if n not in runs]
+        over = (f"; {', '.join(skipped)} over the direct limit "
+                f"({size_label(m['direct_max'])}: multipart or tus)" if skipped else "")
+        what = (f"author_media {PROTOCOL_LABEL[protocol]} → local storage, one file of "
+                f"{' / '.join(size_label(n) for n in sizes)}, best of {SWEEP_REPEATS}")
+        rows.append(Result(
+            benchmark=f"{what}: throughput vs file size",
+            figure=", ".join(f"{size_label(n)} {rate[n]:.0f} MiB/s ({rate[n] / floor_rate[n]:.2f}x)"
+                             for n in sizes) + over,
+            baseline="cp " + ", ".join(f"{size_label(n)} {floor_rate[n]:.0f} MiB/s"
+                                       for n in floor_sizes),
+            ratio=round(rate[sizes[-1]] / floor_rate[sizes[-1]], 3),
+            target="— (reference: the curve; the throughput claim is the 10 x 100 MiB row's)",
+            met=None,
+            details={"seconds": {str(n): [r["seconds"] for r in runs[n]] for n in sizes},
+                     "floor_seconds": {str(n): [r["seconds"] for r in floor[n]]
+                                       for n in floor_sizes},
+                     "plot": {"kind": "upload_vs_size", "label": protocol,
+                              "sizes_mib": [n / MIB for n in sizes],
+                              "mib_s": [rate[n] for n in sizes],
+                              "peak_rss_added_mib": [added[n] / MIB for n in sizes],
+                              "floor_label": "cp", "rss_target_mib": RSS_ADDED_TARGET / MIB,
+                              "floor_sizes_mib": [n / MIB for n in floor_sizes],
+                              "floor_mib_s": [floor_rate[n] for n in floor_sizes]}}))
+        worst = max(added.values())
+        rows.append(Result(
+            benchmark=f"{what}: server worker peak RSS vs file size",
+            figure=", ".join(f"{size_label(n)} +{added[n] / MIB:.1f} MiB" for n in sizes)
+                   + (f"; staging dir not empty: {len(m['staging_leftovers'])} files"
+                      if m["staging_leftovers"] else ""),
+            baseline=f"worker RSS {baseline / MIB:.0f} MiB after warm-up",
+            ratio=round((baseline + worst) / baseline, 3),
+            target=f"≤ +{RSS_ADDED_TARGET // MIB} MiB at every size",
+            met=worst <= RSS_ADDED_TARGET and not m["staging_leftovers"],
+            details={"rss_peak": {str(n): [r["rss_peak"] for r in runs[n]] for n in sizes},
+                     "baseline_rss": baseline}))
+    return rows
+
+
 def check_row(m: dict[str, Any]) -> Result:
     verified, leftovers = m["verified"], m["staging_leftovers"]
     problems = list(verified["problems"])
@@ -828,6 +965,11 @@ def run() -> list[Result]:
             flush=True,
         )
         measured = [measure_backend(b, tmp, sources, env, endpoint) for b in BACKENDS]
+        for source in sources:  # disk: the sweep writes files up to 1 GiB
+            Path(source["path"]).unlink()
+        started = time.perf_counter()
+        sweep = measure_sweep(tmp, env, endpoint)
+        print(f"author_media: size sweep in {time.perf_counter() - started:.0f}s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows: list[Result] = []
@@ -836,6 +978,7 @@ def run() -> list[Result]:
     for m in measured:
         rows += rss_rows(m)
     rows += [check_row(m) for m in measured]
+    rows += sweep_rows(sweep)
     NOTES.append(
         f"author_media: load average at the end {os.getloadavg()[0]:.1f}; "
         f"tus chunk: {size_label(TUS_CHUNK) if TUS_CHUNK else 'the whole file'}; server "
@@ -872,7 +1015,10 @@ def users_mode(spec: dict[str, Any]) -> dict[str, Any]:
         user = User.objects.create_user(username=f"bench-am-{name}-{uuid.uuid4().hex[:8]}")
         usage.usage_set_tier(user_id=user.pk, tier="business")
         tokens[name] = str(AccessToken.for_user(user))
-    return {"tokens": tokens}
+    from author_media.conf import author_media_settings
+
+    return {"tokens": tokens,
+            "max_direct_upload_bytes": int(author_media_settings.MAX_DIRECT_UPLOAD_BYTES)}
 
 
 def verify_mode(spec: dict[str, Any]) -> dict[str, Any]:

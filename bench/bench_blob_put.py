@@ -7,7 +7,11 @@ and the S3 endpoint that ``make bench`` starts, moto's server):
 1. *Throughput*: storing a file costs about what hashing it costs. The baseline is
    ``sha256sum`` of the same file in the same run: a put must at least read and hash
    every byte, so it cannot beat that, and a put slower than half of it spends more on
-   something other than hashing than on hashing. Target: ≥ 0.5x at 1 GiB.
+   something other than hashing than on hashing. Target: ≥ 0.5x at 1 GiB. On S3 the
+   endpoint (moto's server, in memory, on the same cores) is slower than that
+   floor by itself: there the put is held to the bare ``storage.save`` of the same
+   stream to the same endpoint instead, ≥ 0.85x (the blob store's own cost at most
+   about 15 %), with its ratio to ``sha256sum`` still shown.
 2. *One pass*: the source is read exactly once (bytes read == file size, counted by a
    wrapper around it) and the recorded SHA-256 equals ``sha256sum``'s, so the hash was
    computed from the bytes as they streamed to storage, not by a second read.
@@ -42,6 +46,9 @@ SIZES = tuple(int(float(s) * MIB) for s in
 BACKENDS = ("local", "s3")
 BACKEND_LABEL = {"local": "local FileSystemStorage", "s3": "S3 (moto server)"}
 THROUGHPUT_TARGET = 0.5  # x sha256sum
+# On S3: x the bare storage.save to the same endpoint (moto's server is the limit there,
+# slower than sha256sum by itself; what the put adds on top of it is what is held).
+SAVE_RATIO_TARGET = {"s3": 0.85}
 RSS_TARGET = 150 * MB
 RSS_GROWTH_TARGET = 1.10  # peak at 1 GiB / peak at 100 MiB, while the input grows 10.24x
 SHA_REPEATS = 3
@@ -63,6 +70,15 @@ NOTES = [
     "blob_put: the S3 endpoint is moto's server, sharing this machine's cores and keeping "
     "objects in memory; the bare storage.save rows show what it allows without the blob "
     "store, so put/save is the blob store's own cost.",
+    "blob_put: the S3 put's target is stated against the bare storage.save to the same "
+    "moto endpoint (≥ 0.85x), not against sha256sum: moto's in-memory server, on the "
+    "same cores, takes a plain save at well under half of sha256sum's speed by itself "
+    "(the bare save row), so a 0.5x-sha256sum target would measure the endpoint, not the "
+    "blob store. "
+    "What the put adds to the save is the hashing and sniffing on the way (HashingReader) "
+    "and its write announcement (one INSERT before the write and one DELETE in the "
+    "recording transaction, a few milliseconds per put whatever its size); against a "
+    "real S3 endpoint the sha256sum comparison would apply again.",
 ]
 
 
@@ -165,18 +181,39 @@ def throughput_rows(big: dict[str, Any]) -> list[Result]:
             runs = big["runs"][f"{backend}/{mode}"]
             seconds = best_seconds(runs)
             ratio = sha_s / seconds
+            figure = (f"{mib_s(size, seconds):.0f} MiB/s "
+                      f"({py_s / seconds:.2f}x in-process SHA-256)")
+            row_baseline, row_target, met = baseline, target, ratio >= THROUGHPUT_TARGET
+            if mode == "put" and backend in SAVE_RATIO_TARGET:
+                save_s = best_seconds(big["runs"][f"{backend}/save"])
+                figure += f"; {ratio:.2f}x sha256sum"
+                row_baseline = (f"bare storage.save to the same endpoint "
+                                f"{mib_s(size, save_s):.0f} MiB/s ({sha_s / save_s:.2f}x "
+                                f"sha256sum's {mib_s(size, sha_s):.0f} MiB/s)")
+                ratio = save_s / seconds
+                row_target = f"≥ {SAVE_RATIO_TARGET[backend]}x the bare save"
+                met = ratio >= SAVE_RATIO_TARGET[backend]
             rows.append(Result(
                 benchmark=f"{what} → {BACKEND_LABEL[backend]}, {size_label(size)}: throughput",
-                figure=f"{mib_s(size, seconds):.0f} MiB/s "
-                       f"({py_s / seconds:.2f}x in-process SHA-256)", baseline=baseline,
-                ratio=round(ratio, 3), target=target,
-                met=ratio >= THROUGHPUT_TARGET if mode == "put" else None,
+                figure=figure, baseline=row_baseline,
+                ratio=round(ratio, 3), target=row_target,
+                met=met if mode == "put" else None,
                 details={"seconds": [r["seconds"] for r in runs],
                          "median_mib_s": mib_s(size, statistics.median(
                              r["seconds"] for r in runs)),
                          "cpu_seconds": [r["cpu_seconds"] for r in runs],
                          "sha256sum_seconds": sha_s}))
     return rows
+
+
+def rss_split(entry: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(backend, the worst peak before the put, what the put added to it) at one size."""
+    out = []
+    for backend in BACKENDS:
+        runs = entry["runs"][f"{backend}/put"]
+        before = max(int(r["rss_before_put"]) for r in runs)
+        out.append((backend, before, max(int(r["rss_peak"]) for r in runs) - before))
+    return out
 
 
 def rss_rows(by_size: list[dict[str, Any]]) -> list[Result]:
@@ -241,6 +278,7 @@ def run() -> list[Result]:
         raise RuntimeError("TEST_S3_ENDPOINT_URL is not set: run `make bench` "
                            "(scripts/test_services.py starts the S3 endpoint)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-blob-put-"))
+    load_before = os.getloadavg()[0]
     try:
         by_size = []
         for size in SIZES:
@@ -248,4 +286,12 @@ def run() -> list[Result]:
             by_size.append(measure_size(tmp, size, endpoint))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    NOTES.append(f"blob_put: load average {load_before:.1f} before the run, "
+                 f"{os.getloadavg()[0]:.1f} at the end.")
+    NOTES.append("blob_put: what the put itself adds to the process's peak RSS, at "
+                 f"{size_label(by_size[-1]['size'])}: " + ", ".join(
+                     f"{BACKEND_LABEL[b]} +{added / MB:.0f} MB over {before / MB:.0f} MB "
+                     "before it" for b, before, added in rss_split(by_size[-1]))
+                 + " (before it: the interpreter, Django's setup and the apps it imports, "
+                 "the DB connection and, for S3, the boto3 client).")
     return throughput_rows(by_size[-1]) + single_pass_rows(by_size) + rss_rows(by_size)

@@ -31,6 +31,13 @@ options, from the same bytes in memory; the figures, per output format:
     decode of the same files. Target ≤ 1.5x; the naive pipeline's, Willow's and a full
     decode's are shown for context.
 
+(e) *Throughput vs source size*: one photo-like JPEG (orientation 1) per size of
+    ``BENCH_THUMBNAILS_SWEEP_MP`` (default 1, 4, 12, 24, 48 megapixels, 4:3), WebP
+    outputs (the platform's default variant format): ``render_variants`` against the
+    same floor as (b), in images/s and source megapixels/s, one row per size (target
+    ≥ 0.8x the floor, as (b)); the curve is ``details["plot"]`` (thumbnails_vs_size.png).
+    Its own child (``sweep``), the sizes interleaved in the same rounds.
+
 Timing runs in one child process (``python -m bench.bench_thumbnails time``), all
 contenders interleaved image by image in BENCH_THUMBNAILS_ROUNDS rounds (default 5)
 after a warm-up; each figure is the best round's images/s (medians in the details).
@@ -54,6 +61,9 @@ from typing import Any
 from bench import MB, ROOT, SERVER_MALLOC_ENV, Result, run_child
 
 ROUNDS = int(os.environ.get("BENCH_THUMBNAILS_ROUNDS", "5"))
+SWEEP_MP = tuple(float(v) for v in os.environ.get(
+    "BENCH_THUMBNAILS_SWEEP_MP", "1,4,12,24,48").split(",") if v.strip())
+SWEEP_FORMAT = "webp"  # the platform's default variant format (apps/processing/conf.py)
 IMAGES = 4
 SOURCE_SIZE = (4000, 3000)
 ORIENTATIONS = (1, 6, 1, 6)
@@ -220,8 +230,46 @@ def rss_rows(fmt: str, rss: dict[str, dict[str, Any]]) -> list[Result]:
     return rows
 
 
+def sweep_size(megapixels: float) -> tuple[int, int]:
+    """A 4:3 frame of about ``megapixels`` (width a multiple of 16: whole JPEG MCUs)."""
+    width = max(16, round((megapixels * 1e6 * 4 / 3) ** 0.5 / 16) * 16)
+    return width, width * 3 // 4
+
+
+def sweep_rows(m: dict[str, Any]) -> list[Result]:
+    """One row per source size: render_variants vs the floor, img/s and MP/s."""
+    label = LABEL[SWEEP_FORMAT]
+    rows: list[Result] = []
+    for point in m["points"]:
+        width, height = point["size"]
+        mp = width * height / 1e6
+        ours = 1 / min(point["ours"])
+        floor_times = [d + e for d, e in zip(point["floor_decode"], point["floor_encode"],
+                                             strict=True)]
+        floor = 1 / min(floor_times)
+        resample = 1 / min(f + r for f, r in zip(floor_times, point["floor_resample"],
+                                                  strict=True))
+        ratio = ours / floor
+        rows.append(Result(
+            benchmark=f"render_variants, {label} thumb-256 + preview-1024 of a {mp:.1f} MP "
+                      f"JPEG ({width}x{height}, decoded at {point['decoded'][0]}x"
+                      f"{point['decoded'][1]}): throughput vs source size",
+            figure=f"{ours:.2f} img/s, {ours * mp:.0f} MP/s ({1000 / ours:.0f} ms/img)",
+            baseline=(f"floor {floor:.2f} img/s, {floor * mp:.0f} MP/s (decode "
+                      f"{1000 * min(point['floor_decode']):.0f} + encode "
+                      f"{1000 * min(point['floor_encode']):.0f} ms; + resample "
+                      f"{1000 * min(point['floor_resample']):.0f} ms: {ours / resample:.2f}x)"),
+            ratio=round(ratio, 3), target=f"≥ {FLOOR_TARGET}x", met=ratio >= FLOOR_TARGET,
+            details={**point, "megapixels": mp, "source_bytes": point["bytes"],
+                     "plot": {"kind": "thumbnails_vs_size", "megapixels": round(mp, 2),
+                              "format": label, "ours_img_s": ours, "ours_mp_s": ours * mp,
+                              "floor_img_s": floor, "floor_mp_s": floor * mp}}))
+    return rows
+
+
 def run() -> list[Result]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-thumbnails-"))
+    load_before = os.getloadavg()[0]
     try:
         started = time.perf_counter()
         made = child("generate", {"dir": str(tmp)})
@@ -237,29 +285,39 @@ def run() -> list[Result]:
             rss[mode] = child("rss", {"dir": str(tmp), "what": mode})
             print(f"  rss {mode:12}: +{rss[mode]['added'] / MB:6.1f} MB "
                   f"(peak {rss[mode]['peak'] / MB:.0f} MB)", flush=True)
+        started = time.perf_counter()
+        sizes = [sweep_size(mp) for mp in SWEEP_MP]
+        sweep = child("sweep", {"dir": str(tmp), "rounds": ROUNDS, "sizes": sizes})
+        print(f"thumbnails: sweep over {len(sizes)} source sizes in "
+              f"{time.perf_counter() - started:.0f}s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not timing["willow_version"]:
         NOTES.append(f"thumbnails: Willow {WILLOW_MISSING}.")
+    NOTES.append(f"thumbnails: load average {load_before:.1f} before the run, "
+                 f"{os.getloadavg()[0]:.1f} at the end (the bench itself keeps one core "
+                 "busy; the rounds are interleaved so that other work lands on every "
+                 "contender alike).")
     rows: list[Result] = []
     for fmt in FORMATS:
         rows += speed_rows(fmt, timing)
     for fmt in FORMATS:
         rows += rss_rows(fmt, rss)
-    return rows
+    return rows + sweep_rows(sweep)
 
 
 # -- the children: everything that imports Pillow, NumPy, the engine or Willow ---------
 
-def _photo(seed: int, orientation: int) -> bytes:
-    """A photo-like 4000x3000 JPEG: gradient, blurred shapes, texture and sensor noise."""
+def _photo(seed: int, orientation: int, size: tuple[int, int] = SOURCE_SIZE) -> bytes:
+    """A photo-like JPEG (4000x3000 unless told): gradient, blurred shapes, texture and
+    sensor noise."""
     import io
 
     import numpy as np
     from PIL import Image, ImageDraw, ImageFilter
 
     rng = np.random.default_rng(seed)
-    width, height = SOURCE_SIZE
+    width, height = size
     sw, sh = width // 4, height // 4
     yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
     a, b, c = (rng.uniform(0, 255, 3).astype(np.float32) for _ in range(3))
@@ -274,9 +332,9 @@ def _photo(seed: int, orientation: int) -> bytes:
         shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
         shape((x0, y0, x0 + w, y0 + h), fill=fill)
     small = small.filter(ImageFilter.GaussianBlur(2))
-    pixels = np.asarray(small.resize(SOURCE_SIZE, Image.Resampling.BICUBIC), dtype=np.int16)
+    pixels = np.asarray(small.resize(size, Image.Resampling.BICUBIC), dtype=np.int16)
     texture = np.clip(rng.normal(128, 12, (height // 2, width // 2)), 0, 255).astype(np.uint8)
-    grain = np.asarray(Image.fromarray(texture).resize(SOURCE_SIZE, Image.Resampling.BILINEAR),
+    grain = np.asarray(Image.fromarray(texture).resize(size, Image.Resampling.BILINEAR),
                        dtype=np.int16)[..., None] - 128
     noise = rng.normal(0, 5, (height, width, 3)).astype(np.int16)
     photo = Image.fromarray(np.clip(pixels + grain + noise, 0, 255).astype(np.uint8))
@@ -534,6 +592,43 @@ def measure_time(spec: dict[str, Any]) -> dict[str, Any]:
             "output_bytes": output_bytes}
 
 
+def measure_sweep(spec: dict[str, Any]) -> dict[str, Any]:
+    """render_variants and its floor on one source per size, the sizes interleaved in
+    each round (so that other work on the machine is spread over all of them)."""
+    import gc
+
+    _import_everything()
+    names = ["ours", "floor_decode", "floor_encode", "floor_resample"]
+    sets: list[Contenders] = []
+    points: list[dict[str, Any]] = []
+    for i, size in enumerate(spec["sizes"]):
+        data = _photo(100 + i, 1, (int(size[0]), int(size[1])))
+        contenders = Contenders([data], SWEEP_FORMAT)
+        contenders.prepare_floor()
+        decoded = contenders.decoded_size_of_ours(0)
+        if decoded != contenders.decoded[0].size:
+            raise RuntimeError(f"render_variants decoded a {size} source at {decoded}, the "
+                               f"draft-scale decode is {contenders.decoded[0].size}")
+        for name in names:  # warm-up
+            getattr(contenders, name)(0)
+        sets.append(contenders)
+        points.append({"size": list(size), "bytes": len(data), "decoded": list(decoded),
+                       **{name: [] for name in names}})
+        print(f"thumbnails child: sweep source {size[0]}x{size[1]}, {len(data) / MB:.1f} MB",
+              file=sys.stderr, flush=True)
+    gc.disable()
+    for _ in range(int(spec["rounds"])):
+        for contenders, point in zip(sets, points, strict=True):
+            for name in names:
+                func: Callable[[int], Any] = getattr(contenders, name)
+                started = time.perf_counter()
+                func(0)
+                point[name].append(time.perf_counter() - started)
+            gc.collect()
+    gc.enable()
+    return {"points": points}
+
+
 def _status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -571,5 +666,6 @@ def measure_rss(spec: dict[str, Any]) -> dict[str, Any]:
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     MODES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-        "generate": generate, "time": measure_time, "rss": measure_rss}
+        "generate": generate, "time": measure_time, "rss": measure_rss,
+        "sweep": measure_sweep}
     print(json.dumps(MODES[sys.argv[1]](json.loads(sys.argv[2]))), flush=True)
