@@ -3,19 +3,25 @@
 They are read from the quota ledgers (one row per owner and bucket, kept exact in the
 same transactions that add and remove files), never by summing the files themselves, and
 the answer is kept for ``TTL_SECONDS`` in the process, so a scrape every few seconds from
-several Prometheus servers costs at most one small GROUP BY a minute.
+several Prometheus servers costs at most one small GROUP BY a minute. With the database
+down the gauges are left out, so the scrape still reports the rest (the outage itself
+is /healthz's to report).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 
+from django.db import DatabaseError
 from django.db.models import Sum
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from apps.storage.models import QuotaLedger
+
+logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 60.0
 PLATFORM_BUCKET = "platform"  # the label of the ledgers' empty bucket
@@ -38,6 +44,11 @@ class StorageCollector(Collector):
         return self._cached
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
+        try:
+            totals = self._totals()
+        except DatabaseError as exc:  # the scrape still reports everything else
+            logger.warning("storage gauges unavailable: %s", exc)
+            return
         used = GaugeMetricFamily("storage_used_bytes",
                                  "Bytes of live files held, per quota bucket.",
                                  labels=["bucket"])
@@ -46,7 +57,7 @@ class StorageCollector(Collector):
                                      labels=["bucket"])
         files = GaugeMetricFamily("storage_files", "Live files held, per quota bucket.",
                                   labels=["bucket"])
-        for bucket, used_bytes, reserved_bytes, file_count in self._totals():
+        for bucket, used_bytes, reserved_bytes, file_count in totals:
             used.add_metric([bucket], used_bytes)
             reserved.add_metric([bucket], reserved_bytes)
             files.add_metric([bucket], file_count)

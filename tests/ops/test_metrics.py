@@ -98,6 +98,22 @@ def test_storage_used_comes_from_the_ledgers(client: Client, user: Any,
     assert samples["storage_files"][(("bucket", PLATFORM_BUCKET),)] == 2
 
 
+@pytest.mark.django_db
+def test_a_database_error_leaves_the_storage_gauges_out_not_the_scrape(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+
+    import apps.storage.metrics as storage_metrics
+
+    def unavailable(self: Any) -> None:
+        raise OperationalError("the database is restarting")
+
+    monkeypatch.setattr(storage_metrics.StorageCollector, "_totals", unavailable)
+    samples = scrape(client)
+    assert "storage_used_bytes" not in samples
+    assert "http_request_duration_seconds_count" in samples
+
+
 @app.task(name="tests.ops.explode")
 def explode() -> None:
     raise ValueError("on purpose")
