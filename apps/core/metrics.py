@@ -94,9 +94,8 @@ def route_of(request: HttpRequest) -> str:
     return (match.route or match.view_name or "<unnamed>") if match else "<unmatched>"
 
 
-def observe_request(request: HttpRequest, status: int, seconds: float) -> None:
-    REQUEST_LATENCY.labels(request.method or "", route_of(request),
-                           f"{status // 100}xx").observe(seconds)
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    REQUEST_LATENCY.labels(method, route, f"{status // 100}xx").observe(seconds)
 
 
 def _is_loopback(address: str) -> bool:

@@ -40,9 +40,9 @@ class RequestObservabilityMiddleware:
             response = self.get_response(request)
             elapsed = time.perf_counter() - started
             response[REQUEST_ID_HEADER] = request_id
-            observe_request(request, response.status_code, elapsed)
+            route = route_of(request)
+            observe_request(request.method or "", route, response.status_code, elapsed)
             if self.log_requests:
-                route = route_of(request)
                 logger.info("%s %s %s %.1f ms", request.method, route, response.status_code,
                             elapsed * 1000, extra={
                                 "event": "request", "method": request.method,
